@@ -1,0 +1,70 @@
+"""Generate argparse options from a config dataclass, so every default lives in the dataclass alone.
+
+A field becomes `--field-name`; its help text is `field(metadata={"help": ...})`. Supported field types: bool
+(--x / --no-x), int, float, str, Path, Optional of those, Literal[...] (choices) and tuple[T, ...] (nargs="+").
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if get_origin(tp) is typing.Union or str(get_origin(tp)) == "<class 'types.UnionType'>":
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return None
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, config_cls: type, *, skip: tuple[str, ...] = ()) -> None:
+    """Add one option per field of `config_cls` (except `skip`) to `parser`."""
+    hints = typing.get_type_hints(config_cls)
+    for f in dataclasses.fields(config_cls):
+        if f.name in skip or not f.init:
+            continue
+        tp = _unwrap_optional(hints[f.name])
+        default = _default(f)
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        kwargs: dict[str, Any] = {"dest": f.name, "default": default}
+        if tp is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        elif get_origin(tp) is Literal:
+            kwargs["choices"] = list(get_args(tp))
+            kwargs["type"] = type(get_args(tp)[0])
+        elif get_origin(tp) is tuple:
+            kwargs["nargs"] = "+"
+            kwargs["type"] = get_args(tp)[0]
+        elif tp in (int, float, str, Path):
+            kwargs["type"] = tp
+        else:
+            raise TypeError(f"{config_cls.__name__}.{f.name}: unsupported option type {tp!r}")
+        if help_text or default is not None:
+            kwargs["help"] = f"{help_text} (default: %(default)s)" if help_text else "(default: %(default)s)"
+        parser.add_argument(flag, **kwargs)
+
+
+def config_from_args(config_cls: type, args: argparse.Namespace, **overrides: Any):
+    """Build `config_cls` from parsed options; fields not on the command line keep their defaults."""
+    values = {}
+    for f in dataclasses.fields(config_cls):
+        if f.init and hasattr(args, f.name):
+            value = getattr(args, f.name)
+            if isinstance(value, list):
+                value = tuple(value)
+            values[f.name] = value
+    values.update(overrides)
+    return config_cls(**values)

@@ -1,0 +1,151 @@
+"""Reading user images safely: every format and mode we accept becomes 8-bit RGB (+ optional alpha).
+
+One place decides what an acceptable image is, so the data loader, the CLI and the web app agree: formats are
+sniffed from the bytes (never the file name), EXIF orientation is applied, the pixel count is checked from the
+header before anything is decoded (decompression bombs), and every failure is an `ImageError` with a message
+a person can act on.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+#: Formats we decode, as Pillow names them. MPO is the multi-picture JPEG that many cameras write.
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF"})
+#: File suffixes a folder scan looks at; the content is still sniffed when the file is opened.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+#: Default pixel limit: 12 MP photos are routine, scanned prints reach 60 MP; a 40000x40000 bomb is refused.
+DEFAULT_MAX_PIXELS = 80_000_000
+
+ImageSource = Union[str, Path, bytes, BinaryIO, Image.Image]
+
+
+class ImageError(ValueError):
+    """The input is not an image we can use; the message says why."""
+
+
+@dataclass
+class LoadedImage:
+    """An input image normalised to 8-bit RGB, with what is worth keeping from the original file."""
+
+    rgb: Image.Image  # mode "RGB", orientation applied
+    alpha: Image.Image | None  # mode "L" when the source had transparency
+    format: str  # sniffed format, e.g. "JPEG"
+    mode: str  # the source's Pillow mode, e.g. "I;16", "CMYK", "P"
+    icc_profile: bytes | None
+    exif: bytes | None
+    n_frames: int = 1
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgb.size
+
+    def rgb_array(self) -> np.ndarray:
+        return np.asarray(self.rgb, dtype=np.uint8)
+
+
+def _open(source: ImageSource) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ImageError("the file is empty (0 bytes)")
+        source = io.BytesIO(bytes(source))
+    elif isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.is_file():
+            raise ImageError(f"{path}: no such file")
+        if path.stat().st_size == 0:
+            raise ImageError(f"{path.name}: the file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(source)
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"the image has too many pixels to be processed safely ({exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError("not a recognised image (supported: JPEG, PNG, WebP, BMP, TIFF, GIF)") from exc
+    except OSError as exc:
+        raise ImageError(f"cannot read the image: {exc}") from exc
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """High-bit-depth single-channel modes -> mode "L", scaled (Pillow's own convert would clip instead)."""
+    arr = np.asarray(img)
+    if img.mode.startswith("I;16") or (img.mode == "I" and arr.max(initial=0) > 255):
+        arr = arr.astype(np.float64) / 257.0
+    elif img.mode == "F" and arr.max(initial=0) <= 1.0:
+        arr = arr.astype(np.float64) * 255.0
+    return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), mode="L")
+
+
+def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """Open, check and decode an image into 8-bit RGB (+ alpha), raising `ImageError` when it is unusable.
+
+    Animated images give their first frame. Grayscale sources come back as RGB with equal channels.
+    """
+    img = _open(source)
+    fmt = img.format or "unknown"
+    if not isinstance(source, Image.Image) and fmt not in ALLOWED_FORMATS:
+        raise ImageError(f"unsupported image format {fmt} (supported: JPEG, PNG, WebP, BMP, TIFF, GIF)")
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise ImageError("the image has no pixels")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"the image is {width}x{height} = {width * height / 1e6:.0f} megapixels; the limit is "
+            f"{max_pixels / 1e6:.0f} megapixels"
+        )
+    n_frames = getattr(img, "n_frames", 1)
+    icc = img.info.get("icc_profile")
+    try:
+        if n_frames > 1:
+            img.seek(0)
+        img.load()
+        exif = img.getexif()
+        exif_bytes = exif.tobytes() if len(exif) else None
+        img = ImageOps.exif_transpose(img) or img
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"the image data is corrupt or truncated ({exc})") from exc
+    mode = img.mode
+
+    alpha = None
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        img = _to_8bit(img)
+    elif mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
+        img = img.convert("RGB")
+    elif mode in ("LA", "La", "PA", "RGBa"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        alpha = img.getchannel("A")
+    rgb = img.convert("RGB")
+    if exif_bytes:
+        # Orientation was applied to the pixels; the stored tag must not rotate the result a second time.
+        exif.pop(0x0112, None)
+        exif_bytes = exif.tobytes() if len(exif) else None
+    return LoadedImage(rgb=rgb, alpha=alpha, format=fmt, mode=mode, icc_profile=icc, exif=exif_bytes,
+                       n_frames=n_frames)
+
+
+def is_grayscale(rgb: np.ndarray, tolerance: float = 2.0) -> bool:
+    """True when an (H, W, 3) uint8 image carries no colour: every channel within `tolerance` of the others."""
+    arr = rgb.astype(np.int16)
+    spread = np.abs(arr[..., 0] - arr[..., 1]) + np.abs(arr[..., 1] - arr[..., 2])
+    return float(np.percentile(spread, 99)) <= 2 * tolerance
+
+
+def find_images(folder: str | Path) -> list[Path]:
+    """Image files under `folder` (recursive, by suffix), sorted so every run sees the same order."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder")
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

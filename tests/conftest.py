@@ -1,0 +1,58 @@
+"""Shared test fixtures: small images made here (seeded) and real photos that ship with scikit-image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
+
+
+def make_photo(seed: int, size: tuple[int, int] = (64, 64)) -> np.ndarray:
+    """A colourful synthetic (H, W, 3) uint8 image: smooth gradients plus a few flat-coloured boxes."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.empty((h, w, 3), np.float32)
+    for c in range(3):
+        fx, fy, phase = rng.uniform(0.5, 3.0), rng.uniform(0.5, 3.0), rng.uniform(0, 6.28)
+        img[..., c] = 127.5 + 110 * np.sin(fx * xx / w * 6.28 + phase) * np.cos(fy * yy / h * 6.28)
+    for _ in range(3):
+        y0, x0 = rng.integers(0, h // 2), rng.integers(0, w // 2)
+        img[y0 : y0 + h // 4, x0 : x0 + w // 4] = rng.integers(0, 256, 3)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def skimage_photo(name: str, size: int | None = None) -> np.ndarray:
+    """A real colour photo from scikit-image's bundled data, optionally resized so its short side is `size`."""
+    import skimage.data
+
+    arr = getattr(skimage.data, name)()[..., :3]
+    if size is not None:
+        img = Image.fromarray(arr)
+        scale = size / min(img.size)
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
+        arr = np.asarray(img)
+    return arr
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    torch.manual_seed(0)
+    np.random.seed(0)
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """A folder tree of 12 small colour photos: 8 synthetic PNGs and 4 real JPEGs in a subfolder."""
+    root = tmp_path / "photos"
+    (root / "real").mkdir(parents=True)
+    for i in range(8):
+        Image.fromarray(make_photo(i, (72, 80))).save(root / f"synthetic_{i}.png")
+    for name in SKIMAGE_PHOTOS:
+        Image.fromarray(skimage_photo(name, 80)).save(root / "real" / f"{name}.jpg", quality=92)
+    return root
