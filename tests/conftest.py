@@ -56,3 +56,16 @@ def image_folder(tmp_path: Path) -> Path:
     for name in SKIMAGE_PHOTOS:
         Image.fromarray(skimage_photo(name, 80)).save(root / "real" / f"{name}.jpg", quality=92)
     return root
+
+
+def png_bomb_bytes(width: int = 40_000, height: int = 40_000) -> bytes:
+    """A tiny PNG file whose header claims `width` x `height` pixels (a decompression bomb's calling card)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
+    rows = zlib.compress(b"\x00" * (width + 1) * 16)  # the first rows only; enough to look plausible
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")

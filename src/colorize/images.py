@@ -69,7 +69,9 @@ def _open(source: ImageSource) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(source)
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"the image has too many pixels to be processed safely ({exc})") from exc
+        # Pillow refuses before we see the size; only its own (higher) limit is known here.
+        limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+        raise ImageError(f"the image has more than {limit / 1e6:.0f} megapixels, too many to process safely") from exc
     except UnidentifiedImageError as exc:
         raise ImageError("not a recognised image (supported: JPEG, PNG, WebP, BMP, TIFF, GIF)") from exc
     except OSError as exc:
