@@ -154,3 +154,12 @@ def test_find_images_is_recursive_sorted_and_by_suffix(tmp_path, photo):
 def test_is_grayscale_tells_gray_from_colour(photo):
     assert not is_grayscale(np.asarray(photo))
     assert is_grayscale(np.asarray(photo.convert("L").convert("RGB")))
+
+
+def test_find_images_follows_linked_folders_once(tmp_path, photo):
+    (tmp_path / "real").mkdir()
+    photo.save(tmp_path / "real" / "x.png")
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "linked").symlink_to(tmp_path / "real", target_is_directory=True)
+    (tmp_path / "set" / "linked" / "loop").symlink_to(tmp_path / "set", target_is_directory=True)
+    assert [p.name for p in find_images(tmp_path / "set")] == ["x.png"]

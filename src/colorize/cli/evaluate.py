@@ -1,7 +1,42 @@
-"""CLI commands of this area (filled in by its feature work)."""
+"""`colorize evaluate` (one model against the baselines) and `colorize compare` (several side by side)."""
 
 from __future__ import annotations
 
+from colorize.cli._args import add_config_arguments, config_from_args
+
 
 def register(subparsers) -> None:
-    pass
+    from colorize.evaluate import CompareConfig, EvaluateConfig
+
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score a model on held-out photos (PSNR, SSIM, CIEDE2000, colourfulness, fd_efflite0)",
+        description="Colorize gray versions of the photos in --data at the 256x256 protocol and at full resolution, "
+        "print one table and write report.json, report.md and a grid of the best / median / worst photos to --out.",
+    )
+    add_config_arguments(p, EvaluateConfig)
+    p.set_defaults(func=run_evaluate)
+
+    p = subparsers.add_parser(
+        "compare",
+        help="compare checkpoints and baselines on the same photos: one table, win rates, a side-by-side grid",
+        description="Each MODEL is a checkpoint path or a baseline: gray (no colour), mean-ab (the training set's "
+        "mean colour) or default (the bundled model). Writes report.json, report.md and grid.png to --out.",
+    )
+    p.add_argument("models", nargs="+", metavar="MODEL", help="checkpoint path, or gray, mean-ab, default")
+    add_config_arguments(p, CompareConfig, skip=("models",))
+    p.set_defaults(func=run_compare)
+
+
+def run_evaluate(args) -> int:
+    from colorize.evaluate import EvaluateConfig, run_evaluate as evaluate
+
+    evaluate(config_from_args(EvaluateConfig, args))
+    return 0
+
+
+def run_compare(args) -> int:
+    from colorize.evaluate import CompareConfig, run_compare as compare
+
+    compare(config_from_args(CompareConfig, args))
+    return 0

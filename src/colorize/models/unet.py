@@ -21,6 +21,17 @@ _DROPOUT_BLOCKS = 3
 MIN_DOWNS = _WIDENING_BLOCKS + 2
 
 
+def check_input(l_norm: torch.Tensor, size_multiple: int, channels: int = 1) -> None:
+    """A clear error for input the generators cannot take (instead of a shape mismatch deep inside)."""
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return  # shapes are symbolic while exporting/compiling; the check is for eager calls
+    if l_norm.dim() != 4 or l_norm.shape[1] != channels:
+        raise ValueError(f"generator input must have shape [B, {channels}, H, W], got {tuple(l_norm.shape)}")
+    h, w = l_norm.shape[-2:]
+    if h % size_multiple or w % size_multiple:
+        raise ValueError(f"generator input H and W must be multiples of {size_multiple}, got {h}x{w}")
+
+
 class UNetBlock(nn.Module):
     """One level of the U-Net: down (conv 4x4 s2) -> inner block -> up (transposed conv 4x4 s2), plus the skip.
 
@@ -47,7 +58,7 @@ class UNetBlock(nn.Module):
         in_channels = outer_channels if in_channels is None else in_channels
         # The inner block returns its input concatenated with its output, hence twice the channels coming up.
         up_in = inner_channels if kind == "innermost" else inner_channels * 2
-        # BatchNorm follows every conv except at the two ends, so those convs carry no bias of their own.
+        # A conv followed by BatchNorm needs no bias; like pix2pix, only the outermost block's convs have one.
         down_conv = nn.Conv2d(in_channels, inner_channels, 4, stride=2, padding=1, bias=kind == "outermost")
         if kind == "outermost":
             up_conv = nn.ConvTranspose2d(up_in, outer_channels, 4, stride=2, padding=1)
@@ -111,4 +122,5 @@ class UNetGenerator(nn.Module):
         init_weights(self)
 
     def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        check_input(l_norm, self.size_multiple, self.config["in_channels"])
         return self.model(l_norm)

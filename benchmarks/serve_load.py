@@ -1,0 +1,219 @@
+"""Load test of the web app: concurrent clients posting 1-megapixel photos to `colorize serve` on 127.0.0.1.
+
+    python benchmarks/serve_load.py                          # 16 clients, 60 s, the bundled default model
+    python benchmarks/serve_load.py --seconds 20 --checkpoint runs/x/generator.safetensors --workers 2
+
+Starts the server as a subprocess (own temporary storage and SQLite database), runs the clients for --seconds,
+then prints requests/s, p50/p95 latency, the error count (503 "busy" answers counted separately) and the server's
+peak resident memory. Clients that get 503 wait for Retry-After, as a well-behaved client would. Every request
+goes to 127.0.0.1 only; the run is bounded by --seconds plus one request timeout. Photos come from --data
+(relative to the repository root), scaled to --megapixels and turned gray; synthetic ones if the folder is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+REQUEST_TIMEOUT = 120.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_photos(data: Path, count: int, megapixels: float) -> list[bytes]:
+    """Gray JPEGs of about `megapixels`: real photos scaled up or down, or synthetic ones."""
+    files = sorted(p for p in data.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg")) if data.is_dir() else []
+    photos = []
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        if files:
+            img = Image.open(files[i * 7 % len(files)]).convert("L")
+        else:
+            yy, xx = np.mgrid[0:480, 0:640]
+            base = 128 + 100 * np.sin(xx / rng.uniform(20, 80)) * np.cos(yy / rng.uniform(20, 80))
+            img = Image.fromarray(np.clip(base + rng.normal(0, 8, base.shape), 0, 255).astype(np.uint8))
+        scale = (megapixels * 1e6 / (img.width * img.height)) ** 0.5
+        img = img.resize((round(img.width * scale), round(img.height * scale)), Image.BICUBIC)
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=90)
+        photos.append(buf.getvalue())
+    return photos
+
+
+def rss_mb(pid: int, field: str) -> float:
+    """VmRSS (current) or VmHWM (peak) of a process, in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def start_server(args, storage: Path, port: int, log) -> subprocess.Popen:
+    command = [sys.executable, "-c", "import sys; from colorize.cli import main; sys.exit(main())", "serve",
+               "--host", "127.0.0.1", "--port", str(port), "--storage", str(storage),
+               "--queue-size", str(args.queue_size), "--workers", str(args.workers)]
+    for checkpoint in args.checkpoint or []:
+        command += ["--checkpoint", checkpoint]
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(proc: subprocess.Popen, url: str, log_path: Path, timeout: float = 180) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-5:])
+            raise SystemExit(f"the server exited with code {proc.returncode}:\n{tail}")
+        try:
+            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("the server did not start in time")
+
+
+def run_clients(url: str, photos: list[bytes], clients: int, seconds: float) -> dict:
+    import httpx
+
+    latencies: list[float] = []
+    model_seconds: list[float] = []
+    counts = {"ok": 0, "busy": 0, "errors": 0}
+    error_kinds: dict[str, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        with httpx.Client(timeout=REQUEST_TIMEOUT) as http:
+            n = index
+            while time.monotonic() < deadline:
+                photo = photos[n % len(photos)]
+                n += clients
+                start = time.monotonic()
+                try:
+                    response = http.post(f"{url}/api/results", files={"file": (f"p{n}.jpg", photo, "image/jpeg")})
+                except httpx.HTTPError as exc:
+                    with lock:
+                        counts["errors"] += 1
+                        error_kinds[type(exc).__name__] = error_kinds.get(type(exc).__name__, 0) + 1
+                    continue
+                elapsed = time.monotonic() - start
+                with lock:
+                    if response.status_code == 201:
+                        counts["ok"] += 1
+                        latencies.append(elapsed)
+                        model_seconds.append(response.json()["seconds"])
+                    elif response.status_code == 503:
+                        counts["busy"] += 1
+                    else:
+                        counts["errors"] += 1
+                        key = f"HTTP {response.status_code}"
+                        error_kinds[key] = error_kinds.get(key, 0) + 1
+                if response.status_code == 503:
+                    wait = float(response.headers.get("retry-after", "1"))
+                    time.sleep(max(0.0, min(wait, deadline - time.monotonic())))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + REQUEST_TIMEOUT + 10)
+    wall = time.monotonic() - started
+    return {"latencies": latencies, "model_seconds": model_seconds, "wall": wall, "error_kinds": error_kinds,
+            **counts}
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the clients keep posting")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
+    parser.add_argument("--megapixels", type=float, default=1.0, help="size of each posted photo")
+    parser.add_argument("--data", type=Path, default=Path("../shared/datasets/imagenet-sample/train"),
+                        help="folder of JPEG photos, relative to the repository root")
+    parser.add_argument("--checkpoint", action="append", help="model(s) to serve; default: the bundled model")
+    parser.add_argument("--workers", type=int, default=2, help="the server's inference worker threads")
+    parser.add_argument("--queue-size", type=int, default=32, help="the server's job queue size")
+    args = parser.parse_args()
+
+    data = args.data if args.data.is_absolute() else (REPO / args.data).resolve()
+    photos = make_photos(data, 24, args.megapixels)
+    sizes = [Image.open(io.BytesIO(p)).size for p in photos]
+    print(f"photos: {len(photos)} gray JPEGs of ~{args.megapixels:g} MP (e.g. {sizes[0][0]}x{sizes[0][1]}, "
+          f"{np.mean([len(p) for p in photos]) / 1024:.0f} KB) from "
+          f"{data if data.is_dir() else 'a synthetic generator'}")
+
+    storage = Path(tempfile.mkdtemp(prefix="colorize-load-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = storage.parent / f"{storage.name}.log"
+    with log_path.open("wb") as log:
+        proc = start_server(args, storage, port, log)
+        try:
+            wait_ready(proc, url, log_path)
+            idle_rss = rss_mb(proc.pid, "VmRSS")
+            peak_sampled = idle_rss
+            sampler_stop = threading.Event()
+
+            def sample() -> None:
+                nonlocal peak_sampled
+                while not sampler_stop.wait(0.25):
+                    peak_sampled = max(peak_sampled, rss_mb(proc.pid, "VmRSS"))
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            print(f"server: {url}, workers {args.workers}, queue {args.queue_size}, idle RSS {idle_rss:.0f} MB; "
+                  f"{args.clients} clients for {args.seconds:g} s ...", flush=True)
+            stats = run_clients(url, photos, args.clients, args.seconds)
+            sampler_stop.set()
+            peak = rss_mb(proc.pid, "VmHWM")
+            final_rss = rss_mb(proc.pid, "VmRSS")
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            shutil.rmtree(storage, ignore_errors=True)
+            log_path.unlink(missing_ok=True)
+
+    lat = stats["latencies"]
+    print(f"completed: {stats['ok']} colorizations in {stats['wall']:.1f} s = {stats['ok'] / stats['wall']:.2f} req/s")
+    print(f"latency: p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f} s, max {max(lat, default=0):.2f} s "
+          f"(model time per photo: median {statistics.median(stats['model_seconds'] or [0]):.2f} s)")
+    print(f"errors: {stats['errors']} {stats['error_kinds'] or ''}".rstrip())
+    print(f"busy (503 + Retry-After): {stats['busy']}")
+    print(f"server memory: idle {idle_rss:.0f} MB, peak {peak:.0f} MB (VmHWM; sampled max {peak_sampled:.0f} MB), "
+          f"after the run {final_rss:.0f} MB")
+    return 1 if stats["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Trivial colorizers that give every evaluation a floor: `gray` (ab = 0) and `mean-ab` (one constant ab).
+
+Both keep the input's lightness L and only choose ab, exactly like a model, and both have the Colorizer interface
+that evaluation relies on: a `name` and `colorize(image) -> PIL.Image`. A real model that does not beat them on
+CIEDE2000 / PSNR is not predicting colour; one that does not beat them on colourfulness is just safe.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorize.images import LoadedImage, find_images, is_grayscale, load_image
+
+#: Mean (a, b) of the colour photos in ../shared/datasets/imagenet-sample/train: 780 of its 800 JPEGs (the 20 that
+#: `is_grayscale` calls gray skipped), each reduced to a 256-px short side (bicubic), every pixel weighted equally,
+#: L*a*b via colorize.lab (kornia, D65). Recompute with `mean_ab_stats(folder)` or
+#: `python benchmarks/bench_evaluate.py --mean-ab`. For comparison, bsds500/train gives (-3.00, 10.65).
+#: Slightly warm (b > 0), as natural photos are.
+DEFAULT_MEAN_AB: tuple[float, float] = (1.6448, 8.2243)
+DEFAULT_MEAN_AB_SOURCE = "imagenet-sample/train (780 colour photos, 256-px short side, pixel-weighted)"
+
+#: Photos are reduced to this short side before their ab is averaged: the mean hardly depends on resolution.
+MEAN_AB_SHORT_SIDE = 256
+
+
+def _as_loaded(image) -> LoadedImage:
+    if isinstance(image, LoadedImage):
+        return image
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8:
+            raise ValueError(f"numpy images must be uint8, got {image.dtype}")
+        image = Image.fromarray(image)
+    elif isinstance(image, io.IOBase):
+        image = image.read()
+    return load_image(image)
+
+
+def _with_constant_ab(loaded: LoadedImage, ab: tuple[float, float]) -> Image.Image:
+    """The input's L*a*b lightness with the given constant (a, b), back to sRGB (out-of-gamut colours clipped)."""
+    import torch
+
+    from colorize.lab import lab_to_rgb, rgb_to_lab, tensor_to_uint8, uint8_to_tensor
+
+    lab = rgb_to_lab(uint8_to_tensor(loaded.rgb_array().copy()))
+    lab[:, 1] = ab[0]
+    lab[:, 2] = ab[1]
+    with torch.inference_mode():
+        rgb = tensor_to_uint8(lab_to_rgb(lab))[0].numpy()
+    out = Image.fromarray(rgb, mode="RGB")
+    if loaded.alpha is not None:
+        out.putalpha(loaded.alpha)
+    return out
+
+
+class GrayBaseline:
+    """Predicts no colour at all (a = b = 0): the input's lightness as a neutral gray photo."""
+
+    name = "gray"
+
+    def colorize(self, image) -> Image.Image:
+        return _with_constant_ab(_as_loaded(image), (0.0, 0.0))
+
+
+class MeanAbBaseline:
+    """Paints every pixel with one constant (a, b): the mean colour of a training set.
+
+    With no arguments it uses `DEFAULT_MEAN_AB` (see there for how it was computed); `from_folder` computes the
+    mean from your own training photos.
+    """
+
+    name = "mean-ab"
+
+    def __init__(self, ab: tuple[float, float] | None = None):
+        self.ab = tuple(float(v) for v in (DEFAULT_MEAN_AB if ab is None else ab))
+        if len(self.ab) != 2 or not all(np.isfinite(self.ab)):
+            raise ValueError(f"mean ab must be two finite numbers, got {ab!r}")
+
+    @classmethod
+    def from_folder(cls, folder: str | Path, limit: int | None = None, progress: bool = False) -> "MeanAbBaseline":
+        return cls(compute_mean_ab(folder, limit=limit, progress=progress))
+
+    def colorize(self, image) -> Image.Image:
+        return _with_constant_ab(_as_loaded(image), self.ab)
+
+
+@dataclass
+class MeanAbStats:
+    ab: tuple[float, float]
+    n_photos: int  # colour photos averaged
+    n_grayscale: int  # skipped: no colour to average
+    n_unreadable: int  # skipped: not a usable image
+
+
+def mean_ab_stats(folder: str | Path, limit: int | None = None, progress: bool = False) -> MeanAbStats:
+    """Mean (a, b) over every pixel of the colour photos in `folder`, each reduced to a 256-px short side.
+
+    Grayscale photos are skipped (as training skips them), and so are unreadable files. `limit` looks at the first
+    N files only. Raises ValueError when no colour photo is left.
+    """
+    import torch
+
+    from colorize.lab import rgb_to_lab, uint8_to_tensor
+
+    paths = find_images(folder)
+    if limit is not None:
+        paths = paths[:limit]
+    if progress:
+        from tqdm import tqdm
+
+        paths = tqdm(paths, desc="mean ab", unit="img")
+    total = np.zeros(2, np.float64)
+    pixels = n_photos = n_gray = n_bad = 0
+    for path in paths:
+        try:
+            img = load_image(path).rgb
+        except ValueError:
+            n_bad += 1
+            continue
+        scale = MEAN_AB_SHORT_SIDE / min(img.size)
+        if scale < 1:
+            img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))), Image.BICUBIC)
+        arr = np.array(img, dtype=np.uint8)  # a writable copy, which torch.as_tensor wants
+        if is_grayscale(arr):
+            n_gray += 1
+            continue
+        with torch.inference_mode():
+            ab = rgb_to_lab(uint8_to_tensor(arr))[0, 1:].double()
+        total += ab.sum(dim=(1, 2)).numpy()
+        pixels += ab.shape[1] * ab.shape[2]
+        n_photos += 1
+    if pixels == 0:
+        raise ValueError(f"{folder}: no colour photos to compute a mean ab from")
+    a, b = total / pixels
+    return MeanAbStats((float(a), float(b)), n_photos, n_gray, n_bad)
+
+
+def compute_mean_ab(folder: str | Path, limit: int | None = None, progress: bool = False) -> tuple[float, float]:
+    """The (a, b) of `mean_ab_stats`."""
+    return mean_ab_stats(folder, limit=limit, progress=progress).ab
+
+
+#: The baseline names `colorize compare` accepts besides checkpoint paths.
+BASELINES = {"gray": GrayBaseline, "mean-ab": MeanAbBaseline}
+
+
+def build_baseline(name: str, mean_ab_data: str | Path | None = None):
+    """A baseline by name; `mean-ab` is computed from `mean_ab_data` when given, else uses the default."""
+    if name == "gray":
+        return GrayBaseline()
+    if name == "mean-ab":
+        return MeanAbBaseline.from_folder(mean_ab_data) if mean_ab_data is not None else MeanAbBaseline()
+    raise ValueError(f"unknown baseline {name!r} (choose from: {', '.join(BASELINES)})")

@@ -1,0 +1,207 @@
+"""Colorizing files: output names and formats, metadata-preserving atomic saves, and whole folder runs.
+
+A folder run mirrors the input tree, skips photos whose output already exists (so an interrupted run resumes
+where it stopped), and never lets one bad file stop the others: every file ends up done, skipped or failed
+with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from colorize.images import ImageError, find_images, load_image
+
+#: --format choices -> Pillow format; "same" keeps the input's format where we can write it.
+OUTPUT_FORMATS = ("same", "png", "jpg", "webp")
+_FORMAT_OF_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+_SUFFIX_OF_FORMAT = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+
+
+def output_suffix(source: Path, fmt: str) -> str:
+    """The output file's suffix for `source`: JPEG and WebP stay as they are with "same", everything else -> PNG."""
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"format must be one of {OUTPUT_FORMATS}, got {fmt!r}")
+    if fmt == "same":
+        suffix = source.suffix.lower()
+        return suffix if suffix in _FORMAT_OF_SUFFIX else ".png"
+    return _SUFFIX_OF_FORMAT[fmt]
+
+
+def format_of_path(path: Path) -> str:
+    """Pillow format name for an output path, from its suffix; a clear error for suffixes we do not write."""
+    try:
+        return _FORMAT_OF_SUFFIX[path.suffix.lower()]
+    except KeyError:
+        raise ValueError(f"{path}: cannot tell the output format from {path.suffix or 'no suffix'!r}; "
+                         "use .png, .jpg or .webp") from None
+
+
+def save_result(image: Image.Image, path: str | Path, quality: int = 95) -> Path:
+    """Save a colorized image in the format its suffix names, with the EXIF/ICC the Colorizer kept in `info`.
+
+    Written to a temporary name first and renamed, so a crash never leaves a half file that a resumed folder run
+    would take for done. JPEG has no alpha channel: an RGBA result is saved without it.
+    """
+    path = Path(path)
+    fmt = format_of_path(path)
+    params: dict = {}
+    if fmt == "JPEG":
+        params["quality"] = quality
+        image = image.convert("RGB") if image.mode != "RGB" else image
+    elif fmt == "WEBP":
+        params["quality"] = quality
+    else:
+        params["compress_level"] = 1  # 3-4x faster than the default 6 on 12 MP photos, for ~30% larger files
+    for key in ("icc_profile", "exif"):
+        if image.info.get(key):
+            params[key] = image.info[key]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        image.save(partial, format=fmt, **params)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path
+
+
+@dataclass
+class RunReport:
+    """What happened to every file of a run."""
+
+    done: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        lines = [f"done {len(self.done)}, skipped {len(self.skipped)} (already done), failed {len(self.failed)}"]
+        lines += [f"  failed: {path}: {reason}" for path, reason in self.failed]
+        return "\n".join(lines)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, (ImageError, OSError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def colorize_files(
+    colorizer,
+    jobs: Sequence[tuple[Path, Path]],
+    *,
+    overwrite: bool = False,
+    batch_size: int = 4,
+    quality: int = 95,
+    progress: bool = False,
+    on_update: Callable[[RunReport], None] | None = None,
+) -> RunReport:
+    """Colorize each (input, output) pair; never raises for a single file's problem, reports it instead.
+
+    Outputs that exist are skipped unless `overwrite`. Two inputs aiming at the same output: the second fails.
+    """
+    from tqdm import tqdm
+
+    report = RunReport()
+    todo: list[tuple[Path, Path]] = []
+    claimed: dict[Path, Path] = {}
+    for source, target in jobs:
+        if target in claimed:
+            report.failed.append((source, f"its output {target} is also the output of {claimed[target]}"))
+        elif target.exists() and not overwrite:
+            report.skipped.append(source)
+            claimed[target] = source
+        else:
+            todo.append((source, target))
+            claimed[target] = source
+
+    with tqdm(total=len(todo), unit="photo", disable=not progress, dynamic_ncols=True) as bar:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start : start + batch_size]
+            _run_batch(colorizer, batch, report, quality)
+            bar.update(len(batch))
+            bar.set_postfix(done=len(report.done), failed=len(report.failed), refresh=False)
+            if on_update:
+                on_update(report)
+    return report
+
+
+def _run_batch(colorizer, batch: Sequence[tuple[Path, Path]], report: RunReport, quality: int) -> None:
+    loaded = []
+    for source, target in batch:
+        try:
+            loaded.append((source, target, load_image(source)))
+        except Exception as exc:  # one bad file must not stop the run
+            report.failed.append((source, _reason(exc)))
+    if not loaded:
+        return
+    try:
+        results = colorizer.colorize_batch([image for _, _, image in loaded])
+    except Exception:
+        # Something in the batch broke the shared pass: redo one by one so only the culprit fails.
+        results = []
+        for source, _, image in loaded:
+            try:
+                results.append(colorizer.colorize(image))
+            except Exception as exc:
+                results.append(exc)
+    for (source, target, _), result in zip(loaded, results):
+        if isinstance(result, BaseException):
+            report.failed.append((source, _reason(result)))
+            continue
+        try:
+            save_result(result, target, quality=quality)
+            report.done.append(source)
+        except Exception as exc:
+            report.failed.append((source, _reason(exc)))
+
+
+def folder_jobs(input_dir: str | Path, output_dir: str | Path, fmt: str = "same") -> list[tuple[Path, Path]]:
+    """(input, output) for every image under `input_dir`, outputs mirroring the tree under `output_dir`.
+
+    An output folder inside the input folder is not scanned, so a second run does not colorize its own results.
+    """
+    input_dir, output_dir = Path(input_dir), Path(output_dir)
+    if not input_dir.is_dir():
+        raise FileNotFoundError(f"{input_dir}: no such folder")
+    out_resolved = output_dir.resolve()
+    if out_resolved == input_dir.resolve():
+        raise ValueError("the output folder must differ from the input folder (outputs would replace the photos)")
+    jobs = []
+    for source in find_images(input_dir):
+        if out_resolved in source.resolve().parents:
+            continue
+        relative = source.relative_to(input_dir)
+        jobs.append((source, output_dir / relative.with_suffix(output_suffix(source, fmt))))
+    return jobs
+
+
+def file_jobs(inputs: Iterable[str | Path], output: str | Path | None, fmt: str = "same") -> list[tuple[Path, Path]]:
+    """(input, output) pairs for `colorize image`.
+
+    One input: `output` is the file to write (its suffix picks the format), or a folder (existing, or ending with
+    a slash) to write into. Several inputs: `output` is a folder. No output: next to each input, as NAME_color.EXT.
+    """
+    inputs = [Path(p) for p in inputs]
+    if not inputs:
+        raise ValueError("no input images given")
+    if output is None:
+        return [(p, p.with_name(f"{p.stem}_color{output_suffix(p, fmt)}")) for p in inputs]
+    out = Path(output)
+    into_folder = len(inputs) > 1 or out.is_dir() or str(output).endswith(("/", os.sep))
+    if not into_folder:
+        format_of_path(out)  # fail now, before any work, on an unknown suffix
+        if fmt != "same" and output_suffix(out, fmt) != out.suffix.lower().replace(".jpeg", ".jpg"):
+            raise ValueError(f"--format {fmt} contradicts the output file name {out.name}")
+        return [(inputs[0], out)]
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file; with several inputs the output must be a folder")
+    return [(p, out / f"{p.stem}{output_suffix(p, fmt)}") for p in inputs]

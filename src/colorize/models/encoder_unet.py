@@ -1,0 +1,146 @@
+"""U-Net whose down path is a pretrained ImageNet classifier: the generator that does well on small data.
+
+L goes in, ab comes out. The backbone sees the L channel as the gray photo it was trained on: L* is turned into the
+sRGB gray value (exact for neutral colours), replicated to 3 channels and normalised the way the backbone's ImageNet
+training did. Replicating (instead of summing the stem's RGB weights into a 1-channel conv) keeps the backbone
+byte-identical to the pretrained classifier and works for per-channel normalisations (ResNet) too; the extra cost is
+one 3-channel stem conv, under 1% of the network's FLOPs.
+
+A light decoder climbs back from stride 32 to stride 2: at each scale, upsample x2, concatenate the backbone's
+features of that scale, two conv3x3-BN-ReLU. The head upsamples to full resolution, concatenates L itself (so colour
+edges can follow the photo's edges) and maps to ab with one conv3x3 + Tanh. No conv block runs at full resolution:
+colour is low-frequency, and such a block (a 17-channel input, off oneDNN's fast path) took about a third of the
+training step in measurements (see benchmarks/models.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from colorize.models.backbones import ENCODER_NAMES, build_backbone, normalization
+from colorize.models.init import init_weights
+from colorize.models.unet import check_input
+
+DEFAULT_DECODER_CHANNELS = (128, 64, 32, 16)
+UPSAMPLE_MODES = ("bilinear", "pixelshuffle")
+
+
+def l_norm_to_gray_srgb(l_norm: torch.Tensor) -> torch.Tensor:
+    """Model-space L (L/50 - 1) -> the sRGB value in [0, 1] of the neutral gray with that lightness."""
+    lightness = (l_norm + 1.0) * 50.0
+    fy = (lightness + 16.0) / 116.0
+    # CIE L* -> relative luminance Y, then the sRGB transfer curve.
+    y = torch.where(lightness > 8.0, fy.clamp(min=0.0) ** 3, lightness / 903.3).clamp(0.0, 1.0)
+    return torch.where(y > 0.0031308, 1.055 * y.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, 12.92 * y)
+
+
+def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class DecoderBlock(nn.Module):
+    """Upsample x2, concatenate the skip, two conv3x3-BN-ReLU.
+
+    "bilinear": parameter-free interpolation, the convs see all input channels. "pixelshuffle": a 1x1 conv to
+    4*out channels rearranged into a 2x larger map of `out` channels, so the convs after it are narrower.
+    """
+
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int, upsample: str):
+        super().__init__()
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+        self.upsample_mode = upsample
+        if upsample == "pixelshuffle":
+            self.upsample = nn.Sequential(nn.Conv2d(in_channels, out_channels * 4, 1), nn.PixelShuffle(2))
+            up_channels = out_channels
+        else:
+            self.upsample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+            up_channels = in_channels
+        self.convs = nn.Sequential(
+            _conv_bn_relu(up_channels + skip_channels, out_channels), _conv_bn_relu(out_channels, out_channels)
+        )
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.convs(torch.cat([self.upsample(x), skip], dim=1))
+
+
+class EncoderUNetGenerator(nn.Module):
+    """Pretrained-backbone U-Net: L [B,1,H,W] -> ab [B,2,H,W] in [-1, 1]; H and W multiples of 32."""
+
+    size_multiple = 32
+
+    def __init__(
+        self,
+        encoder: str = "efficientnet_lite0",
+        pretrained: bool = True,
+        encoder_weights: str | Path | None = None,
+        decoder_channels: tuple[int, ...] | list[int] = DEFAULT_DECODER_CHANNELS,
+        upsample: str = "bilinear",
+        out_channels: int = 2,
+    ):
+        super().__init__()
+        if encoder not in ENCODER_NAMES:
+            raise ValueError(f"unknown encoder {encoder!r}; known: {', '.join(ENCODER_NAMES)}")
+        decoder_channels = tuple(int(c) for c in decoder_channels)
+        if len(decoder_channels) != 4 or min(decoder_channels) < 1:
+            raise ValueError(f"decoder_channels needs 4 positive widths (strides 16, 8, 4, 2), got {decoder_channels}")
+        self.arch = encoder
+        self.config = {
+            "encoder": encoder,
+            "pretrained": bool(pretrained),
+            "encoder_weights": None if encoder_weights is None else str(encoder_weights),
+            "decoder_channels": list(decoder_channels),
+            "upsample": upsample,
+            "out_channels": out_channels,
+        }
+        self.encoder = build_backbone(encoder, pretrained=pretrained, weights_path=encoder_weights)
+        norm = normalization(encoder)
+        # Buffers, not constants, so they follow .to(device) and export with the graph.
+        self.register_buffer("rgb_mean", torch.tensor(norm.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("rgb_std", torch.tensor(norm.std).view(1, 3, 1, 1), persistent=False)
+
+        skips = self.encoder.channels  # strides 2, 4, 8, 16, 32
+        blocks, in_channels = [], skips[4]
+        for skip, out in zip(reversed(skips[:4]), decoder_channels):
+            blocks.append(DecoderBlock(in_channels, skip, out, upsample))
+            in_channels = out
+        self.decoder = nn.ModuleList(blocks)
+        self.head = nn.Sequential(nn.Conv2d(in_channels + 1, out_channels, 3, padding=1), nn.Tanh())
+        init_weights(self.decoder)
+        init_weights(self.head)  # N(0, 0.02) makes the untrained output close to 0: gray, the safe start
+        self._encoder_frozen = False
+
+    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        check_input(l_norm, self.size_multiple)
+        rgb = l_norm_to_gray_srgb(l_norm).expand(-1, 3, -1, -1)
+        features = self.encoder((rgb - self.rgb_mean) / self.rgb_std)
+        x = features[4]
+        for block, skip in zip(self.decoder, reversed(features[:4])):
+            x = block(x, skip)
+        x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        return self.head(torch.cat([x, l_norm], dim=1))
+
+    def freeze_encoder(self, frozen: bool = True) -> None:
+        """Stop (or restart) training the backbone: no gradients, and its BatchNorm statistics stay fixed."""
+        self._encoder_frozen = frozen
+        for p in self.encoder.parameters():
+            p.requires_grad_(not frozen)
+        self.train(self.training)
+
+    @property
+    def encoder_frozen(self) -> bool:
+        return self._encoder_frozen
+
+    def train(self, mode: bool = True) -> "EncoderUNetGenerator":
+        super().train(mode)
+        if self._encoder_frozen:
+            self.encoder.eval()  # running stats would otherwise drift on the new data while weights are fixed
+        return self

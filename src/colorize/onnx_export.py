@@ -1,0 +1,114 @@
+"""ONNX: export a generator with dynamic batch and spatial axes, and run it with onnxruntime.
+
+The exported graph is the bare network (normalised L in, normalised ab out); the Lab maths around it stays in
+Python, so a `.onnx` file is a drop-in replacement for the torch generator in `Colorizer(backend="onnx")`. The file
+carries the generator's registry name, config and `size_multiple` as ONNX metadata.
+
+Export uses torch's TorchScript-based exporter: the newer dynamo exporter needs the `onnxscript` package, which
+is not a dependency of this project.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from colorize import __version__
+
+INPUT_NAME = "l_norm"
+OUTPUT_NAME = "ab_norm"
+DEFAULT_OPSET = 17
+METADATA_FORMAT = "colorize-generator-onnx"
+_DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
+
+
+def _sample_input(model: nn.Module) -> torch.Tensor:
+    multiple = int(getattr(model, "size_multiple", 32))
+    side = multiple * max(1, -(-64 // multiple))  # at least 64 px so every layer sees a non-trivial map
+    return torch.zeros(1, 1, side, side)
+
+
+def export_onnx_bytes(model: nn.Module, opset: int = DEFAULT_OPSET) -> bytes:
+    """The ONNX model (bytes) of a generator: input "l_norm" [B,1,H,W] -> output "ab_norm" [B,2,H,W]."""
+    import onnx
+
+    model = model.eval()
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        # The TorchScript exporter announces its deprecation and notes constant-folding limits; neither matters
+        # for these convolutional graphs (the export is checked against torch in the tests).
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (_sample_input(model),),
+            buffer,
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: _DYNAMIC_AXES, OUTPUT_NAME: _DYNAMIC_AXES},
+            opset_version=opset,
+            do_constant_folding=True,
+        )
+    proto = onnx.load_from_string(buffer.getvalue())
+    metadata = {
+        "format": METADATA_FORMAT,
+        "arch": str(getattr(model, "arch", type(model).__name__)),
+        "config": json.dumps(getattr(model, "config", {}), sort_keys=True),
+        "size_multiple": str(int(getattr(model, "size_multiple", 32))),
+        "colorize_version": __version__,
+    }
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "colorize"
+    return proto.SerializeToString()
+
+
+def export_onnx(model: nn.Module, path: str | Path, opset: int = DEFAULT_OPSET) -> Path:
+    """Write a generator as an ONNX file (dynamic batch, height and width). Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(export_onnx_bytes(model, opset=opset))
+    return path
+
+
+class OnnxGenerator:
+    """A generator run by onnxruntime; called like the torch module: l_norm [B,1,H,W] -> ab_norm [B,2,H,W].
+
+    `source` is a `.onnx` path or the model's bytes. `threads`: onnxruntime intra-op threads (default: torch's
+    thread count, so one setting governs both backends).
+    """
+
+    def __init__(self, source: str | Path | bytes, threads: int | None = None):
+        import onnxruntime as ort
+
+        if not isinstance(source, (bytes, bytearray)):
+            path = Path(source)
+            if not path.is_file():
+                raise FileNotFoundError(f"no such ONNX model: {path}")
+            source = path.read_bytes()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, threads or torch.get_num_threads())
+        options.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(bytes(source), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
+            raise ValueError(f"not a usable ONNX model: {exc}") from exc
+        inputs = [i.name for i in self.session.get_inputs()]
+        if inputs != [INPUT_NAME]:
+            raise ValueError(f"not a colorize generator: the ONNX model's inputs are {inputs}, expected ['{INPUT_NAME}']")
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.arch = meta.get("arch", "onnx")
+        self.config = json.loads(meta.get("config", "{}"))
+        self.size_multiple = int(meta.get("size_multiple", 32))
+
+    def __call__(self, l_norm: torch.Tensor) -> torch.Tensor:
+        feed = np.ascontiguousarray(l_norm.detach().to("cpu", torch.float32).numpy())
+        (ab,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: feed})
+        return torch.from_numpy(ab)

@@ -1,0 +1,62 @@
+"""Write every rating and every blind-comparison vote to CSV or JSON files, for analysis elsewhere."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from colorize.web import repository
+from colorize.web.config import ExportConfig
+from colorize.web.db import Database
+from colorize.web.ranking import leaderboard
+
+RATING_FIELDS = ("rating_id", "created_at", "result_id", "upload_id", "model", "stars", "comment", "image_width",
+                 "image_height", "upload_format", "upload_mode")
+VOTE_FIELDS = ("vote_id", "created_at", "comparison_id", "upload_id", "left_model", "right_model", "winner",
+               "winner_model")
+
+
+def _check_exists(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).is_file():
+            raise FileNotFoundError(f"{parsed.database}: no database there (give --db or --storage)")
+
+
+def _write(path: Path, rows: list[dict], fields: tuple[str, ...], fmt: str) -> None:
+    if fmt == "json":
+        path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def export_evaluations(config: ExportConfig) -> dict:
+    """Write ratings.<fmt> and votes.<fmt> into `config.out`; returns the paths, counts and the leaderboard."""
+    if config.format not in ("csv", "json"):
+        raise ValueError(f"unknown export format {config.format!r} (csv or json)")
+    url = config.database_url
+    _check_exists(url)
+    database = Database(url)
+    try:
+        database.create_schema()  # an empty database exports empty files rather than failing
+        with database.session() as session:
+            ratings = repository.export_ratings(session)
+            votes = repository.export_votes(session)
+            outcomes = repository.vote_outcomes(session)
+    finally:
+        database.dispose()
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ratings_path = out / f"ratings.{config.format}"
+    votes_path = out / f"votes.{config.format}"
+    _write(ratings_path, ratings, RATING_FIELDS, config.format)
+    _write(votes_path, votes, VOTE_FIELDS, config.format)
+    models = sorted({r["model"] for r in ratings})
+    return {"ratings_path": ratings_path, "votes_path": votes_path, "ratings": len(ratings), "votes": len(votes),
+            "leaderboard": leaderboard(models, outcomes)}

@@ -1,0 +1,128 @@
+"""The JSON bodies of the API (pydantic), which also document it in the OpenAPI schema at /docs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+#: The database keeps naive UTC times; the API says they are UTC so browsers show local time correctly.
+UtcDatetime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=timezone.utc))]
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="what went wrong, in words a person can act on")
+
+
+class ResultUrls(BaseModel):
+    original: str = Field(description="the uploaded file, byte for byte")
+    original_preview: str = Field(description="the upload as a JPEG of at most 1280 px, for display")
+    image: str = Field(description="the coloured image at full resolution (PNG)")
+    image_preview: str = Field(description="the coloured image as a JPEG of at most 1280 px, for display")
+    download: str = Field(description="the full-resolution PNG as an attachment (Content-Disposition)")
+
+
+class RatingSummary(BaseModel):
+    count: int
+    mean: float | None
+    last_stars: int | None = Field(description="the latest rating's stars")
+    last_comment: str | None
+
+
+class ResultOut(BaseModel):
+    id: str
+    upload_id: str
+    model: str
+    created_at: UtcDatetime
+    filename: str = Field(description="the name the client gave the file (display only)")
+    format: str
+    width: int
+    height: int
+    seconds: float = Field(description="time the model took")
+    urls: ResultUrls
+    rating: RatingSummary
+
+
+class RatingIn(BaseModel):
+    stars: int = Field(ge=1, le=5, description="1 (bad) to 5 (excellent)")
+    comment: str = Field(default="", max_length=2000)
+
+
+class RatingOut(BaseModel):
+    id: int
+    result_id: str
+    stars: int
+    comment: str
+    created_at: UtcDatetime
+
+
+class RatingStats(BaseModel):
+    count: int = 0
+    mean: float | None = None
+    histogram: dict[str, int] = Field(default_factory=lambda: {str(s): 0 for s in range(1, 6)},
+                                      description="number of ratings per star value")
+
+
+class ModelOut(BaseModel):
+    name: str
+    default: bool
+    ratings: RatingStats
+
+
+class ComparisonIn(BaseModel):
+    upload_id: str | None = Field(default=None, description="the upload to compare on; empty: a recent one")
+
+
+class ComparisonOut(BaseModel):
+    id: str
+    upload_id: str
+    original: str = Field(description="URL of the upload's preview")
+    left: str = Field(description="URL of the left colorization")
+    right: str = Field(description="URL of the right colorization")
+
+
+class VoteIn(BaseModel):
+    winner: Literal["left", "right", "tie"]
+
+
+class VoteOut(BaseModel):
+    id: int
+    comparison_id: str
+    winner: Literal["left", "right", "tie"]
+    left_model: str = Field(description="revealed after the vote")
+    right_model: str
+
+
+class LeaderboardEntry(BaseModel):
+    rank: int
+    model: str
+    score: float = Field(description="Bradley-Terry strength on the Elo scale (1000 = reference)")
+    wins: int
+    losses: int
+    ties: int
+    votes: int
+
+
+class LeaderboardOut(BaseModel):
+    method: Literal["bradley-terry"] = "bradley-terry"
+    total_votes: int
+    models: list[LeaderboardEntry]
+
+
+class QueueStats(BaseModel):
+    waiting: int
+    running: int
+    capacity: int
+    workers: int
+    completed: int
+    mean_seconds: float
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    models: list[str]
+    max_upload_mb: float = Field(description="largest accepted upload")
+    max_pixels: int = Field(description="largest accepted image, in pixels")
+    queue: QueueStats

@@ -1,0 +1,331 @@
+// The page: upload -> progress -> before/after slider -> download and rate; history; blind pairs; leaderboard.
+// Everything a user or the server wrote (file names, comments, model names) is inserted as text, never as HTML.
+
+import { ApiError, getJSON, postJSON, uploadPhoto } from "./api.js";
+import { setupSlider } from "./slider.js";
+
+const $ = (id) => document.getElementById(id);
+
+const state = { models: [], maxUploadMb: 20, current: null, pair: null };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+const starText = (n) => "★".repeat(n) + "☆".repeat(5 - n);
+
+// --- errors ----------------------------------------------------------------------------------------------------
+function showError(message) {
+  $("error-text").textContent = message;
+  $("error").hidden = false;
+  $("error").scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+function hideError() {
+  $("error").hidden = true;
+}
+
+function errorText(err) {
+  return err instanceof ApiError ? err.message : `Something went wrong: ${err.message || err}`;
+}
+
+// --- tabs ------------------------------------------------------------------------------------------------------
+const TABS = ["colorize", "history", "compare", "leaderboard"];
+const onShow = { history: loadHistory, leaderboard: loadLeaderboard };
+
+function showTab(name) {
+  for (const tab of TABS) {
+    const selected = tab === name;
+    $(`tab-${tab}`).setAttribute("aria-selected", String(selected));
+    $(`panel-${tab}`).hidden = !selected;
+  }
+  onShow[name]?.();
+}
+
+// --- upload ----------------------------------------------------------------------------------------------------
+function setProgress(label, fraction) {
+  $("progress").hidden = false;
+  $("progress-label").textContent = label;
+  const fill = $("progress-fill");
+  if (fraction === undefined) {
+    fill.classList.add("indeterminate");
+    fill.style.width = "";
+    $("progress-pct").textContent = "";
+  } else {
+    fill.classList.remove("indeterminate");
+    fill.style.width = `${Math.round(fraction * 100)}%`;
+    $("progress-pct").textContent = `${Math.round(fraction * 100)}%`;
+  }
+}
+
+async function handleFile(file) {
+  hideError();
+  if (!file) return;
+  if (file.size === 0) return showError(`"${file.name}" is empty (0 bytes).`);
+  if (file.size > state.maxUploadMb * 1024 * 1024) {
+    const mb = (file.size / 1024 / 1024).toFixed(1);
+    return showError(`"${file.name}" is ${mb} MB; the limit is ${state.maxUploadMb} MB.`);
+  }
+  $("result").hidden = true;
+  $("upload-form").classList.add("busy");
+  setProgress("Uploading…", 0);
+  try {
+    const model = state.models.length > 1 ? $("model-select").value : null;
+    const result = await uploadPhoto(file, model, (phase, fraction) => {
+      if (phase === "upload") setProgress("Uploading…", fraction);
+      else setProgress("Colorizing… this takes a few seconds");
+    });
+    await showResult(result);
+    history.replaceState(null, "", `#result=${result.id}`);
+  } catch (err) {
+    showError(errorText(err));
+  } finally {
+    $("progress").hidden = true;
+    $("upload-form").classList.remove("busy");
+    $("file-input").value = "";
+  }
+}
+
+function setupDropzone() {
+  const zone = $("dropzone");
+  $("file-input").addEventListener("change", (e) => handleFile(e.target.files[0]));
+  for (const type of ["dragenter", "dragover"]) {
+    zone.addEventListener(type, (e) => {
+      e.preventDefault();
+      zone.classList.add("dragging");
+    });
+  }
+  for (const type of ["dragleave", "drop"]) zone.addEventListener(type, () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    const files = e.dataTransfer?.files;
+    if (files?.length > 1) showError("Please drop one photo at a time.");
+    else handleFile(files?.[0]);
+  });
+  // A photo dropped anywhere else on the page should not make the browser navigate away to it.
+  window.addEventListener("dragover", (e) => e.preventDefault());
+  window.addEventListener("drop", (e) => e.preventDefault());
+}
+
+// --- result ----------------------------------------------------------------------------------------------------
+let slider;
+
+function loadImage(img, src) {
+  return new Promise((resolve) => {
+    img.onload = img.onerror = () => resolve();
+    img.src = src;
+  });
+}
+
+async function showResult(result) {
+  state.current = result;
+  $("compare").style.aspectRatio = `${result.width} / ${result.height}`;
+  $("compare").style.setProperty("--ratio", String(result.width / result.height));
+  slider.reset(50);
+  await Promise.all([
+    loadImage($("after-img"), result.urls.image_preview),
+    loadImage($("before-img"), result.urls.original_preview),
+  ]);
+  $("result-name").textContent = result.filename || "Your photo";
+  const when = new Date(result.created_at).toLocaleString();
+  $("result-info").textContent =
+    `${result.width} × ${result.height} px · model ${result.model} · ${result.seconds.toFixed(1)} s · ${when}`;
+  $("download").href = result.urls.download;
+  showRating(result.rating);
+  $("result").hidden = false;
+  $("result").scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+function showRating(rating) {
+  for (const input of document.querySelectorAll('#stars input')) input.checked = false;
+  $("comment").value = "";
+  $("rate-submit").disabled = true;
+  $("rating-status").textContent = "";
+  if (rating?.last_stars) {
+    $(`star-${rating.last_stars}`).checked = true;
+    $("rating-status").textContent = `You rated this ${starText(rating.last_stars)}`;
+  }
+}
+
+function setupRating() {
+  $("stars").addEventListener("change", () => {
+    $("rate-submit").disabled = false;
+  });
+  $("rating-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const chosen = document.querySelector("#stars input:checked");
+    if (!chosen || !state.current) return;
+    hideError();
+    $("rate-submit").disabled = true;
+    try {
+      const rating = await postJSON(`/api/results/${state.current.id}/ratings`, {
+        stars: Number(chosen.value),
+        comment: $("comment").value,
+      });
+      $("rating-status").textContent = `Saved ${starText(rating.stars)} — thank you!`;
+      state.current.rating = { ...state.current.rating, last_stars: rating.stars, last_comment: rating.comment };
+    } catch (err) {
+      showError(errorText(err));
+      $("rate-submit").disabled = false;
+    }
+  });
+}
+
+async function openResult(id) {
+  hideError();
+  try {
+    await showResult(await getJSON(`/api/results/${id}`));
+    history.replaceState(null, "", `#result=${id}`);
+    showTab("colorize");
+  } catch (err) {
+    showError(errorText(err));
+  }
+}
+
+// --- history ---------------------------------------------------------------------------------------------------
+async function loadHistory() {
+  try {
+    const items = await getJSON("/api/results?limit=30");
+    const list = $("history");
+    list.replaceChildren(...items.map(historyItem));
+    $("history-empty").hidden = items.length > 0;
+  } catch (err) {
+    showError(errorText(err));
+  }
+}
+
+function historyItem(result) {
+  const stars = result.rating.last_stars;
+  const rating = stars
+    ? el("span", { class: "h-stars", "data-stars": String(stars), "aria-label": `Rated ${stars} of 5` }, starText(stars))
+    : el("span", { class: "h-stars none" }, "not rated yet");
+  const children = [
+    el("img", { src: result.urls.image_preview, alt: "", loading: "lazy" }),
+    el("span", { class: "h-name" }, result.filename || "photo"),
+    el("span", { class: "h-meta" }, `${new Date(result.created_at).toLocaleString()} · ${result.model}`),
+    rating,
+  ];
+  if (result.rating.last_comment) children.push(el("span", { class: "h-comment" }, `“${result.rating.last_comment}”`));
+  const button = el("button", { type: "button", class: "history-open", "data-id": result.id }, ...children);
+  button.addEventListener("click", () => openResult(result.id));
+  return el("li", { class: "history-item" }, button);
+}
+
+// --- blind comparison ------------------------------------------------------------------------------------------
+function setVoting(enabled) {
+  for (const button of document.querySelectorAll(".vote")) button.disabled = !enabled;
+}
+
+async function newPair() {
+  hideError();
+  const button = $("pair-new");
+  button.disabled = true;
+  $("pair-status").textContent = "";
+  const previous = button.textContent;
+  button.textContent = "Colouring with two models…";
+  try {
+    // The server picks one of the recent uploads, so people judge photos other than their own too.
+    const pair = await postJSON("/api/comparisons", {});
+    state.pair = pair;
+    await Promise.all([loadImage($("pair-left"), pair.left), loadImage($("pair-right"), pair.right)]);
+    for (const side of ["left", "right"]) $(`pair-${side}-name`).textContent = "";
+    $("pair").hidden = false;
+    setVoting(true);
+    button.textContent = "Skip this pair";
+  } catch (err) {
+    showError(errorText(err));
+    button.textContent = previous;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function vote(winner) {
+  if (!state.pair) return;
+  setVoting(false);
+  try {
+    const result = await postJSON(`/api/comparisons/${state.pair.id}/vote`, { winner });
+    $("pair-left-name").textContent = result.left_model;
+    $("pair-right-name").textContent = result.right_model;
+    $("pair-status").textContent = "Thanks! The model names are shown under each picture.";
+    $("pair-new").textContent = "Next pair";
+    state.pair = null;
+  } catch (err) {
+    showError(errorText(err));
+    setVoting(true);
+  }
+}
+
+// --- leaderboard -----------------------------------------------------------------------------------------------
+async function loadLeaderboard() {
+  try {
+    const [board, models] = await Promise.all([getJSON("/api/leaderboard"), getJSON("/api/models")]);
+    $("board-votes-card").hidden = state.models.length < 2 && board.total_votes === 0;
+    $("board-total").textContent = String(board.total_votes);
+    $("board-votes").replaceChildren(...board.models.map((m) => el("tr", {},
+      el("td", {}, String(m.rank)), el("td", {}, m.model), el("td", {}, m.score.toFixed(0)),
+      el("td", {}, `${m.wins}–${m.losses}–${m.ties}`), el("td", {}, String(m.votes)))));
+    $("board-ratings").replaceChildren(...models.map((m) => {
+      const r = m.ratings || {};
+      const counts = [1, 2, 3, 4, 5].map((s) => r.histogram?.[String(s)] ?? 0);
+      const most = Math.max(1, ...counts);
+      const spread = el("span", { class: "spark", "aria-label": `ratings per star: ${counts.join(", ")}` },
+        ...counts.map((c) => {
+          const bar = el("span");
+          bar.style.height = `${Math.max(4, (c / most) * 100)}%`;
+          return bar;
+        }));
+      return el("tr", {}, el("td", {}, m.name + (m.default ? " (default)" : "")),
+        el("td", {}, r.mean != null ? `${r.mean.toFixed(2)} ★` : "–"), el("td", {}, String(r.count || 0)),
+        el("td", {}, spread));
+    }));
+  } catch (err) {
+    showError(errorText(err));
+  }
+}
+
+// --- start -----------------------------------------------------------------------------------------------------
+async function init() {
+  slider = setupSlider($("compare"), $("slider"));
+  for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => showTab(tab));
+  $("error-close").addEventListener("click", hideError);
+  $("again").addEventListener("click", () => {
+    $("result").hidden = true;
+    history.replaceState(null, "", location.pathname);
+    $("file-input").click();
+  });
+  $("history-refresh").addEventListener("click", loadHistory);
+  $("board-refresh").addEventListener("click", loadLeaderboard);
+  $("pair-new").addEventListener("click", newPair);
+  for (const button of document.querySelectorAll(".vote")) {
+    button.addEventListener("click", () => vote(button.dataset.winner));
+  }
+  setupDropzone();
+  setupRating();
+
+  try {
+    const health = await getJSON("/api/health");
+    state.models = health.models;
+    state.maxUploadMb = health.max_upload_mb;
+    $("limit-mb").textContent = String(health.max_upload_mb);
+    if (state.models.length > 1) {
+      $("model-select").replaceChildren(...state.models.map((name) => el("option", { value: name }, name)));
+      $("model-row").hidden = false;
+      $("tab-compare").hidden = false;
+    }
+  } catch (err) {
+    showError(errorText(err));
+  }
+  const match = location.hash.match(/^#result=([0-9a-f]{32})$/);
+  if (match) await openResult(match[1]);
+  document.body.dataset.ready = "true";
+}
+
+init();

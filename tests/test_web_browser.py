@@ -1,0 +1,163 @@
+"""The page in headless Chromium (Debian's package, driven by Playwright): upload, slider, rating, history."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from colorize.web import ServeConfig, create_app
+from conftest import skimage_photo
+from web_support import free_port, tiny_colorizer, tiny_model
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOT = Path("/tmp/colorize_web_result.png")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
+expect = playwright_api.expect
+
+
+def tinted_colorizer(name: str, seed: int, tint: tuple[float, float]):
+    """A tiny random model whose last layer is biased towards one hue, so "coloured" is visible and testable."""
+    model = tiny_model(seed)
+    last = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))][-1]
+    with torch.no_grad():
+        last.bias.copy_(torch.tensor(tint))
+    return tiny_colorizer(name, model=model)
+
+
+@pytest.fixture
+def server_url(tmp_path):
+    import uvicorn
+
+    torch.set_num_threads(1)
+    colorizers = [tinted_colorizer("warm", 1, (0.3, 0.4)), tinted_colorizer("cool", 2, (-0.2, -0.4))]
+    app = create_app(ServeConfig(storage=str(tmp_path / "data")), colorizers=colorizers)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(15)
+
+
+@pytest.fixture
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+DATA_TRANSFER_JS = """([b64, name]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
+    return transfer;
+}"""
+
+COLOURFULNESS_JS = """(selector) => {
+    const img = document.querySelector(selector);
+    const canvas = document.createElement("canvas");
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext("2d");
+    ctx.drawImage(img, 0, 0);
+    const px = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let spread = 0;
+    for (let i = 0; i < px.length; i += 4) spread += Math.abs(px[i] - px[i + 1]) + Math.abs(px[i + 1] - px[i + 2]);
+    return spread / (px.length / 4);
+}"""
+
+
+def test_upload_slide_rate_and_find_the_rating_after_reload(server_url, browser, tmp_path):
+    photo = tmp_path / "grandpa 1948.jpg"
+    Image.fromarray(skimage_photo("astronaut", 96)).convert("L").save(photo, quality=92)
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.is_visible("#tab-compare")  # two models: the blind comparison is offered
+
+    page.set_input_files("#file-input", str(photo))
+    page.wait_for_selector("#result:not([hidden])", timeout=60_000)
+    assert page.text_content("#result-name") == "grandpa 1948.jpg"
+    assert page.evaluate(COLOURFULNESS_JS, "#before-img") < 2  # the upload is gray...
+    assert page.evaluate(COLOURFULNESS_JS, "#after-img") > 10  # ...the result is in colour
+    assert page.get_attribute("#download", "href").endswith("/download")
+
+    # Drag the slider from the middle to the left: less of the original, more of the result.
+    box = page.locator("#compare").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.2, y, steps=8)
+    page.mouse.up()
+    assert float(page.input_value("#slider")) < 30
+    assert page.evaluate("getComputedStyle(document.getElementById('compare')).getPropertyValue('--pos')").strip() \
+        == f"{page.input_value('#slider')}%"
+
+    page.click("label[for=star-4]")
+    page.fill("#comment", "The sky looks right")
+    page.click("#rate-submit")
+    expect(page.locator("#rating-status")).to_contain_text("Saved")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    page.click("#tab-history")
+    rated = page.wait_for_selector(".history-item .h-stars[data-stars='4']")
+    assert rated.text_content() == "★★★★☆"
+    assert "The sky looks right" in page.text_content("#history")
+    assert "grandpa 1948.jpg" in page.text_content("#history")
+    assert errors == []
+
+
+def test_errors_are_shown_and_a_blind_pair_can_be_voted(server_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 390, "height": 844})  # phone-sized
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    page.set_input_files("#file-input", str(fake))
+    page.wait_for_selector("#error:not([hidden])")
+    assert "Not a recognised image" in page.text_content("#error-text")
+
+    # Drag and drop: a File in a DataTransfer, dropped on the drop zone.
+    photo = tmp_path / "street.jpg"
+    Image.fromarray(skimage_photo("coffee", 64)).convert("L").save(photo)
+    transfer = page.evaluate_handle(DATA_TRANSFER_JS, [base64.b64encode(photo.read_bytes()).decode(), "street.jpg"])
+    page.dispatch_event("#dropzone", "drop", {"dataTransfer": transfer})
+    page.wait_for_selector("#result:not([hidden])", timeout=60_000)
+    assert page.text_content("#result-name") == "street.jpg"
+    assert page.is_hidden("#error")  # the earlier error is gone
+
+    page.click("#tab-compare")
+    page.click("#pair-new")
+    page.wait_for_selector("#pair:not([hidden])", timeout=60_000)
+    assert page.text_content("#pair-left-name") == ""  # blind until the vote
+    page.click("#pair button[data-winner=left]")
+    expect(page.locator("#pair-left-name")).not_to_have_text("")
+    assert {page.text_content("#pair-left-name"), page.text_content("#pair-right-name")} == {"warm", "cool"}
+
+    page.click("#tab-leaderboard")
+    page.wait_for_selector("#board-votes tr")
+    assert page.text_content("#board-total") == "1"
+    assert "1–0–0" in page.text_content("#board-votes")
