@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def bench_features(batch: int = 16, repeats: int = 3) -> None:
+    import torch
+
     from colorize.metrics import EFFLITE0_INPUT_SIZE, EfficientNetLite0Features
 
     t0 = time.perf_counter()
@@ -33,7 +35,8 @@ def bench_features(batch: int = 16, repeats: int = 3) -> None:
             backbone(images)
             times.append(time.perf_counter() - t0)
         per_image = min(times) / batch * 1000
-        print(f"fd_efflite0: {size}x{size} photos resized to {EFFLITE0_INPUT_SIZE}: {per_image:.0f} ms/photo (batch {batch})")
+        print(f"fd_efflite0: {size}x{size} photos resized to {EFFLITE0_INPUT_SIZE}: {per_image:.0f} ms/photo "
+              f"(batch {batch}, {torch.get_num_threads()} threads)")
 
 
 def bench_baselines(data: Path, limit: int, size: int, full: bool, out: Path) -> None:
@@ -50,8 +53,9 @@ def bench_mean_ab(data: Path) -> None:
 
     t0 = time.perf_counter()
     stats = mean_ab_stats(data)
+    seconds = time.perf_counter() - t0
     print(f"mean ab of {data}: a = {stats.ab[0]:.4f}, b = {stats.ab[1]:.4f} from {stats.n_photos} colour photos "
-          f"({stats.n_grayscale} grayscale, {stats.n_unreadable} unreadable skipped) in {time.perf_counter() - t0:.0f} s")
+          f"({stats.n_grayscale} grayscale, {stats.n_unreadable} unreadable skipped) in {seconds:.0f} s")
 
 
 def main() -> None:

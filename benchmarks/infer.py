@@ -9,7 +9,9 @@ peak RSS belongs to that scenario alone:
   - latency of one 12 MP (4000x3000) colour photo and of a 12 MP gray scan, median of --repeats-large runs;
   - images/s over a folder of 100 photos (`colorize folder`'s code path, batch 4, JPEG out);
   - peak RSS of the process (resource.getrusage), which includes the interpreter, torch and the model.
-Plus a stage breakdown of the 12 MP run (torch fp32). The generator is the efficientnet_lite0 encoder U-Net:
+Subprocesses run with OMP_WAIT_POLICY=PASSIVE, as `colorize image/folder` do; one extra torch-fp32 row uses
+OpenMP's default busy-waiting, for comparison. Plus a stage breakdown of the 12 MP run (torch fp32).
+The generator is the efficientnet_lite0 encoder U-Net:
 src/colorize/weights/default.safetensors when it exists, else a randomly initialised one (timing does not depend
 on the weights). Photos come from --data (BSDS500 val by default, relative to the repository root).
 
@@ -74,17 +76,20 @@ def _test_inputs(data: Path) -> dict[str, bytes]:
     scale = 256 / max(photo.size)
     small = photo.resize((round(photo.width * scale), round(photo.height * scale)), Image.BICUBIC)
     large = photo.resize((4000, 3000), Image.BICUBIC)
-    return {"256px": _jpeg_bytes(small), "12mp_colour": _jpeg_bytes(large), "12mp_gray": _jpeg_bytes(large.convert("L"))}
+    return {"256px": _jpeg_bytes(small), "12mp_colour": _jpeg_bytes(large),
+            "12mp_gray": _jpeg_bytes(large.convert("L"))}
 
 
-def _median_ms(fn, repeats: int) -> float:
+def _median_ms(fn, repeats: int) -> tuple[float, float]:
+    """(median wall ms, median CPU ms of this process) over `repeats` runs after one warm-up run."""
     fn()  # warm-up: oneDNN / onnxruntime caches, lookup tables, thread pools
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def run_latency(args) -> dict:
@@ -103,36 +108,40 @@ def run_latency(args) -> dict:
     result = {"model": f"{colorizer.arch} ({source})"}
     for key in args.sizes:
         repeats = args.repeats_small if key == "256px" else args.repeats_large
-        result[key] = _median_ms(lambda: end_to_end(inputs[key]), repeats)
+        result[key], result[f"{key}_cpu"] = _median_ms(lambda: end_to_end(inputs[key]), repeats)
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
 
 
 def run_stages(args) -> dict:
-    """Where the time of a 12 MP photo goes (torch fp32), median of the repeats for each stage."""
+    """Where the time of a 12 MP photo goes (torch fp32): the steps of `Colorizer.colorize`, one by one."""
+    import numpy as np
     import torch
+    from PIL import Image
 
-    from colorize.fullres import compose_full_resolution
+    from colorize.fullres import compose_planes
     from colorize.images import load_image
 
     colorizer, _ = _build_colorizer("torch", "fp32", args.render_size)
     data = _test_inputs(args.data)[args.stage_input]
     loaded = load_image(data)
     net_in, (top, left, h, w) = colorizer._network_input(loaded)
-    ab_norm = colorizer._forward(net_in)
-    ab = ab_norm[0, :, top : top + h, left : left + w] * 110.0
-    rgb = loaded.rgb_array()
-    out = compose_full_resolution(rgb, ab)
-    from PIL import Image
+    ab = colorizer._forward(net_in)[0, :, top : top + h, left : left + w] * 110.0
+    planes = [np.asarray(channel) for channel in loaded.rgb.split()]
+    out = compose_planes(planes, ab)
+    size = loaded.rgb.size
 
-    image = Image.fromarray(out)
+    def merge() -> Image.Image:
+        return Image.merge("RGB", [Image.frombuffer("L", size, plane, "raw", "L", 0, 1) for plane in out])
+
+    image = merge()
     stages = {
         "decode (load_image)": lambda: load_image(data),
-        "to array (rgb_array)": lambda: loaded.rgb_array(),
+        "split into R, G, B planes": lambda: [np.asarray(channel) for channel in loaded.rgb.split()],
         "resize + Lab at render size": lambda: colorizer._network_input(loaded),
         "network forward": lambda: colorizer._forward(net_in),
-        "full-res L + ab -> RGB": lambda: compose_full_resolution(rgb, ab),
-        "to PIL (fromarray)": lambda: Image.fromarray(out),
+        "full-res L + ab -> RGB": lambda: compose_planes(planes, ab),
+        "merge planes into an image": merge,
         "encode JPEG q95": lambda: image.save(io.BytesIO(), format="JPEG", quality=95),
         "encode PNG (level 1)": lambda: image.save(io.BytesIO(), format="PNG", compress_level=1),
     }
@@ -158,14 +167,19 @@ def run_folder(args) -> dict:
             "peak_rss_mb": _peak_rss_mb(), "photos": len(photos)}
 
 
-def _subprocess(section: str, args, **extra) -> dict:
+def _subprocess(section: str, args, omp_passive: bool = True, **extra) -> dict:
     cmd = [sys.executable, __file__, "--section", section, "--data", str(args.data), "--render-size",
            str(args.render_size), "--repeats-small", str(args.repeats_small), "--repeats-large",
            str(args.repeats_large), "--folder-photos", str(args.folder_photos), "--batch-size", str(args.batch_size),
            "--threads", str(args.threads)]
     for key, value in extra.items():
         cmd += [f"--{key.replace('_', '-')}", *([str(v) for v in value] if isinstance(value, list) else [str(value)])]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if omp_passive:
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # what `colorize image/folder` use
+    else:
+        env.pop("OMP_WAIT_POLICY", None)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"{section} {extra} failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -185,6 +199,7 @@ def main() -> None:
     parser.add_argument("--folder-photos", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0, help="torch/onnxruntime threads; 0 = torch default")
+    parser.add_argument("--skip-spin-row", action="store_true", help="skip the torch-fp32 row with OpenMP spinning")
     parser.add_argument("--section", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="torch-fp32", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", nargs="+", default=["256px", "12mp_colour", "12mp_gray"], help=argparse.SUPPRESS)
@@ -203,42 +218,54 @@ def main() -> None:
 
     import torch
 
-    print(f"colorize inference benchmark: torch {torch.__version__}, threads {args.threads or torch.get_num_threads()}, "
+    threads = args.threads or torch.get_num_threads()
+    print(f"colorize inference benchmark: torch {torch.__version__}, threads {threads}, "
           f"{os.cpu_count()} CPUs, load average before {os.getloadavg()[0]:.1f} (shared machine)")
     print(f"photos: {args.data}; render size {args.render_size}; JPEG q95 out\n")
 
+    rows = [(name, True) for name in args.backends]
+    if "torch-fp32" in args.backends and not args.skip_spin_row:
+        rows.append(("torch-fp32", False))
     latency, folder = {}, {}
-    for name in args.backends:
+    for name, passive in rows:
+        label = name if passive else f"{name} spin"
         # 256 px and the 12 MP photos in separate processes, so each peak RSS is that scenario's own.
-        small = _subprocess("latency", args, backend=name, sizes=["256px"])
-        large = _subprocess("latency", args, backend=name, sizes=["12mp_colour", "12mp_gray"])
-        latency[name] = {**small, **{k: v for k, v in large.items() if k != "peak_rss_mb"},
-                         "rss_256": small["peak_rss_mb"], "rss_12mp": large["peak_rss_mb"]}
-        folder[name] = _subprocess("folder", args, backend=name)
+        small = _subprocess("latency", args, omp_passive=passive, backend=name, sizes=["256px"])
+        large = _subprocess("latency", args, omp_passive=passive, backend=name, sizes=["12mp_colour", "12mp_gray"])
+        latency[label] = {**small, **{k: v for k, v in large.items() if k != "peak_rss_mb"},
+                          "rss_256": small["peak_rss_mb"], "rss_12mp": large["peak_rss_mb"]}
+        folder[label] = _subprocess("folder", args, omp_passive=passive, backend=name)
+        print(f"  measured {label}", flush=True)
     model = next(iter(latency.values()))["model"]
-    print(f"model: {model}\n")
+    print(f"\nmodel: {model}\n")
 
-    ref = latency.get("torch-fp32")
-    header = (f"{'backend':<12} {'256 px ms':>10} {'vs fp32':>8} {'12 MP colour ms':>16} {'vs fp32':>8} "
-              f"{'12 MP gray ms':>14} {'folder img/s':>13} {'vs fp32':>8} {'RSS 256px MB':>13} {'RSS 12MP MB':>12}")
+    ref, ref_folder = latency.get("torch-fp32"), folder.get("torch-fp32")
+    header = (f"{'backend':<16} {'256px ms':>9} {'(cpu)':>6} {'vs fp32':>8} {'12MP colour ms':>15} {'(cpu)':>6} "
+              f"{'vs fp32':>8} {'12MP gray ms':>13} {'folder img/s':>13} {'vs fp32':>8} {'RSS 256px':>10} "
+              f"{'RSS 12MP':>9}")
     print(header)
     print("-" * len(header))
-    for name, row in latency.items():
-        fold = folder[name]
-        print(f"{name:<12} {row['256px']:>10.1f} {_ratio(row['256px'], ref['256px']) if ref else '-':>8} "
-              f"{row['12mp_colour']:>16.0f} {_ratio(row['12mp_colour'], ref['12mp_colour']) if ref else '-':>8} "
-              f"{row['12mp_gray']:>14.0f} {fold['images_per_s']:>13.1f} "
-              f"{_ratio(fold['images_per_s'], folder['torch-fp32']['images_per_s']) if ref else '-':>8} "
-              f"{row['rss_256']:>13.0f} {row['rss_12mp']:>12.0f}")
-    print(f"\ntargets: 256 px < {TARGETS_MS['256px']:.0f} ms, 12 MP < {TARGETS_MS['12mp_colour']:.0f} ms, "
-          f"peak RSS for 12 MP < 2048 MB. 'vs fp32' is time (or img/s) relative to torch fp32.")
-    print(f"folder: {folder[args.backends[0]]['photos']} photos from {args.data.name}, batch {args.batch_size}, "
+    for label, row in latency.items():
+        fold = folder[label]
+        print(f"{label:<16} {row['256px']:>9.1f} {row['256px_cpu']:>6.0f} "
+              f"{_ratio(row['256px'], ref['256px']) if ref else '-':>8} "
+              f"{row['12mp_colour']:>15.0f} {row['12mp_colour_cpu']:>6.0f} "
+              f"{_ratio(row['12mp_colour'], ref['12mp_colour']) if ref else '-':>8} "
+              f"{row['12mp_gray']:>13.0f} {fold['images_per_s']:>13.1f} "
+              f"{_ratio(fold['images_per_s'], ref_folder['images_per_s']) if ref_folder else '-':>8} "
+              f"{row['rss_256']:>8.0f}MB {row['rss_12mp']:>7.0f}MB")
+    print(f"\nwall-clock medians; (cpu) = CPU time of the process, both cores together. 'vs fp32' = time (folder: "
+          f"img/s) relative to torch-fp32. Rows run with OMP_WAIT_POLICY=PASSIVE, as `colorize image/folder` set "
+          f"it; 'spin' = OpenMP's default busy-waiting.")
+    print(f"targets: 256 px < {TARGETS_MS['256px']:.0f} ms, 12 MP < {TARGETS_MS['12mp_colour']:.0f} ms, "
+          f"peak RSS for 12 MP < 2048 MB.")
+    print(f"folder: {folder[rows[0][0]]['photos']} photos from {args.data.name}, batch {args.batch_size}, "
           "decode + colorize + JPEG write per photo")
 
     stages = _subprocess("stages", args)
     print(f"\n12 MP colour photo, torch fp32, stage medians ({stages.pop('torch threads')} torch threads):")
-    for name, ms in stages.items():
-        print(f"  {name:<30} {ms:8.1f} ms")
+    for name, (ms, cpu_ms) in stages.items():
+        print(f"  {name:<30} {ms:8.1f} ms  (cpu {cpu_ms:6.1f} ms)")
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -81,20 +81,27 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--generators", nargs="+", default=["pix2pix_unet", "efficientnet_lite0"])
     parser.add_argument("--modes", nargs="+", default=["gan", "pretrain"], choices=["gan", "pretrain"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "fp32+cl", "bf16", "bf16+cl"],
+                        choices=["fp32", "fp32+cl", "bf16", "bf16+cl"], help="+cl = channels_last")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     batch = load_batch(args.data, args.size, args.batch_size)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.size} px, batch {args.batch_size}, "
           f"{args.steps} timed steps after 1 warm-up")
-    print(f"{'generator':<20} {'step':<9} {'precision':<10} {'channels_last':<14} {'images/s':>9} {'vs fp32':>8}")
+    ratio = "vs " + args.precisions[0]
+    print(f"{'generator':<20} {'step':<9} {'precision':<10} {'channels_last':<14} {'images/s':>9} {ratio:>10}")
     for arch in args.generators:
         for mode in args.modes:
             base = None
-            for precision, channels_last in (("fp32", False), ("fp32", True), ("bf16", False), ("bf16", True)):
+            for name in args.precisions:
+                precision, channels_last = name.split("+")[0], name.endswith("+cl")
                 rate = time_steps(arch, batch, precision, channels_last, args.steps, gan=mode == "gan")
                 base = rate if base is None else base
                 print(f"{arch:<20} {mode:<9} {precision:<10} {str(channels_last):<14} {rate:>9.2f} "
-                      f"{rate / base:>7.2f}x", flush=True)
+                      f"{rate / base:>9.2f}x", flush=True)
 
 
 if __name__ == "__main__":

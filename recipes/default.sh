@@ -16,6 +16,6 @@ ln -sfn "$datasets/imagenet-sample/train" "$data/imagenet-sample-train"
 resume=()
 [ -f "$run/checkpoints/last.pt" ] && resume=(--resume)
 exec colorize train --data "$data" --out "$run" \
-    --generator efficientnet_lite0 --size 224 --batch-size 16 \
-    --pretrain-epochs "${PRETRAIN_EPOCHS:-24}" --gan-epochs "${GAN_EPOCHS:-12}" \
+    --generator efficientnet_lite0 --size 192 --batch-size 16 --precision bf16 \
+    --pretrain-epochs "${PRETRAIN_EPOCHS:-16}" --gan-epochs "${GAN_EPOCHS:-8}" \
     --val-images 48 --num-samples 6 --keep-every 4 --seed 0 --no-progress "${resume[@]}"

@@ -40,6 +40,16 @@ def skimage_photo(name: str, size: int | None = None) -> np.ndarray:
     return arr
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    # Test tensors are tiny: a second thread gains nothing, and when other processes share the 2 cores the OpenMP
+    # barriers between threads made tests up to 10x slower (measured). Subprocesses get OMP_NUM_THREADS=1.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(autouse=True)
 def _seed_everything():
     torch.manual_seed(0)

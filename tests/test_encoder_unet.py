@@ -26,6 +26,7 @@ HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
 IMAGENET_CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 
 
+
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a connection or fetch from a URL fails the test loudly."""

@@ -283,3 +283,14 @@ def test_duplicate_model_names_get_a_suffix(tiny_checkpoint: Path):
     sources = ev._unique_names(colorizers, [str(tiny_checkpoint)] * 2)
     assert [c.name for c in colorizers] == ["tiny", "tiny#2"]
     assert sources == {"tiny": str(tiny_checkpoint), "tiny#2": str(tiny_checkpoint)}
+
+
+def test_a_single_photo_has_no_feature_distance_and_reports_it_as_missing(image_folder: Path, tmp_path: Path):
+    result = ev.evaluate_colorizers([GrayBaseline()], ev.scan_photos(image_folder, limit=1), size=16,
+                                    full_resolution=False, fd=True, progress=False)
+    row = result.protocols["16"]["metrics"]["gray"]
+    assert math.isnan(row["fd_efflite0"])
+    assert "fd_efflite0" not in result.protocols["16"]["verdict"]
+    report = ev.report_dict(result, "compare", ev.CompareConfig(models=("gray",), data=image_folder))
+    assert report["protocols"]["16"]["metrics"]["gray"]["fd_efflite0"] is None
+    assert "| - " in ev.format_table(result).splitlines()[2]

@@ -10,6 +10,7 @@ from colorize.models import PatchDiscriminator, UNetGenerator, init_weights
 from colorize.models.unet import UNetBlock
 
 
+
 def _blocks_outside_in(gen: UNetGenerator) -> list[UNetBlock]:
     blocks, block = [], gen.model
     while block is not None:

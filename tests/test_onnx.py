@@ -35,7 +35,8 @@ def test_onnxruntime_matches_torch_for_any_batch_and_size(exported, shape):
 
 def test_onnx_backend_colorizer_agrees_with_torch(exported):
     model, path = exported
-    images = [load_image(Image.fromarray(make_photo(i, size))) for i, size in enumerate([(48, 64), (60, 80), (40, 120)])]
+    sizes = [(48, 64), (60, 80), (40, 120)]
+    images = [load_image(Image.fromarray(make_photo(i, size))) for i, size in enumerate(sizes)]
     torch_ab = Colorizer(model=model, render_size=64).predict_ab(images)
     for onnx_colorizer in (Colorizer(model=model, render_size=64, backend="onnx"),
                            Colorizer.from_checkpoint(path, render_size=64)):

@@ -22,6 +22,7 @@ SMALL_CONFIGS = {"pix2pix_unet": {"num_downs": 5, "num_filters": 8}}
 ENCODER_SMALL = {"decoder_channels": [32, 16, 16, 8]}
 
 
+
 @pytest.fixture
 def forbid_pretrained_loading(monkeypatch):
     def refuse(*args, **kwargs):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -17,8 +15,10 @@ from colorize.data import SkippedImageWarning
 from colorize.train import TrainConfig, Trainer
 from colorize.train.trainer import CSV_COLUMNS, LOSS_COLUMNS, make_sample_grid
 
-TINY = dict(generator="pix2pix_unet", num_downs=5, num_filters=8, disc_filters=8, size=32, batch_size=4,
-            progress=False, tensorboard=False)
+# fp32 and the default memory format: at these toy sizes bf16 / channels_last conversions cost more than they save;
+# one thread: on a shared 2-core machine two threads make tiny ops up to 100x slower (they wait for each other).
+FAST = dict(precision="fp32", channels_last=False, num_threads=1, progress=False, tensorboard=False)
+TINY = dict(generator="pix2pix_unet", num_downs=5, num_filters=8, disc_filters=8, size=32, batch_size=4, **FAST)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -40,7 +40,8 @@ def test_cli_trains_two_epochs_and_writes_every_output(image_folder, tmp_path, c
     run = tmp_path / "run"
     code = main(["train", "--data", str(image_folder), "--out", str(run), "--generator", "pix2pix_unet",
                  "--num-downs", "6", "--num-filters", "8", "--disc-filters", "8", "--size", "64", "--batch-size", "4",
-                 "--gan-epochs", "2", "--no-progress", "--num-samples", "2"])
+                 "--gan-epochs", "2", "--no-progress", "--num-samples", "2", "--precision", "fp32",
+                 "--no-channels-last", "--num-threads", "1"])
     assert code == 0
     out = capsys.readouterr().out
     assert "10 train, 2 val" in out and "0 unreadable" in out and "epochs completed  2" in out
@@ -113,6 +114,21 @@ def test_resume_continues_exactly_across_both_stages(image_folder, tmp_path):
     assert ref_rows[0]["loss_D"] == "" and float(ref_rows[0]["loss_G_L1"]) > 0  # no D in stage 1
 
 
+def test_ctrl_c_saves_a_checkpoint_mid_epoch(image_folder, tmp_path):
+    import os
+    import signal
+
+    def press_ctrl_c(trainer, step):
+        if step == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    result = Trainer(run_config(image_folder, tmp_path / "run", gan_epochs=2), on_step=press_ctrl_c).fit()
+    assert result.interrupted and result.epochs_completed == 0
+    ckpt = checkpoint(tmp_path / "run")
+    assert (ckpt["epoch"], ckpt["batches_done"], ckpt["step"]) == (0, 1, 1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
 def test_overfitting_one_batch_with_l1(tmp_path):
     from conftest import SKIMAGE_PHOTOS, skimage_photo
 
@@ -122,7 +138,7 @@ def test_overfitting_one_batch_with_l1(tmp_path):
         Image.fromarray(skimage_photo(name, 64)).save(folder / f"{name}.png")
     config = TrainConfig(data=folder, out=tmp_path / "run", generator="pix2pix_unet", num_downs=5, num_filters=16,
                          dropout=0.0, size=64, augment=False, batch_size=4, val_images=0, pretrain_epochs=35,
-                         gan_epochs=0, pretrain_lr=2e-3, progress=False, tensorboard=False, cache=False,
+                         gan_epochs=0, pretrain_lr=2e-3, cache=False, **FAST,
                          sample_every=1000, keep_every=1000)
     Trainer(config).fit()
     l1 = [float(r["loss_G_L1"]) for r in read_csv(tmp_path / "run" / "metrics.csv")]
@@ -138,7 +154,7 @@ def test_unreadable_files_are_skipped_and_counted(image_folder, tmp_path, capsys
         code = main(["train", "--data", str(image_folder), "--out", str(tmp_path / "run"), "--generator",
                      "pix2pix_unet", "--num-downs", "5", "--num-filters", "8", "--disc-filters", "8", "--size", "32",
                      "--batch-size", "4", "--gan-epochs", "1", "--gan-mode", "lsgan", "--no-progress",
-                     "--no-tensorboard"])
+                     "--no-tensorboard", "--precision", "fp32", "--num-threads", "1"])
     assert code == 0
     out = capsys.readouterr().out
     assert "photos found      15" in out and "3 unreadable" in out
@@ -174,7 +190,7 @@ def test_encoder_unet_two_stages_with_a_frozen_encoder(image_folder, tmp_path):
 
     config = TrainConfig(data=image_folder, out=tmp_path / "run", generator="efficientnet_lite0", size=64,
                          batch_size=4, max_images=6, pretrain_epochs=1, gan_epochs=1, freeze_encoder_epochs=1,
-                         disc_filters=8, keep_every=1, progress=False, tensorboard=False)
+                         disc_filters=8, keep_every=1, **FAST)
     result = Trainer(config).fit()
     assert result.epochs_completed == 2 and result.train_images == 5
     pretrained = {k: v for k, v in build_generator("efficientnet_lite0").state_dict().items()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from colorize.web import ServeConfig, create_app
@@ -26,14 +25,6 @@ with warnings.catch_warnings():
 
 STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}-[a-z]+\.[a-z]{3,4}$")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    # Tiny images: one thread is fastest, and on a busy shared machine two threads wait on each other.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,6 @@ def tinted_colorizer(name: str, seed: int, tint: tuple[float, float]):
 def server_url(tmp_path):
     import uvicorn
 
-    torch.set_num_threads(1)
     colorizers = [tinted_colorizer("warm", 1, (0.3, 0.4)), tinted_colorizer("cool", 2, (-0.2, -0.4))]
     app = create_app(ServeConfig(storage=str(tmp_path / "data")), colorizers=colorizers)
     port = free_port()

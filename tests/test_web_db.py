@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import torch
 from sqlalchemy import inspect
 
 from colorize.cli import build_parser, main
@@ -33,13 +32,6 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns that it wants httpx2 one day
     from fastapi.testclient import TestClient
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

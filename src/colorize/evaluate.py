@@ -31,22 +31,22 @@ GRID_METRICS = ("ciede2000", "psnr")
 #: Per-image metrics as (key, higher is better) in report order.
 WIN_RATE_METRICS = tuple(metrics.PER_IMAGE_METRICS.items())
 TABLE_METRICS = ("psnr", "ssim", "ciede2000", "cf", "dcf", "fd_efflite0", "fid")
+SIZE_HELP = "protocol size: short side resized to it, centre crop size x size"
+MEAN_AB_HELP = "folder of training photos to compute the mean-ab baseline from; unset: the built-in mean ab"
 
 
 @dataclass
 class EvaluateConfig:
     checkpoint: Path | None = field(
-        default=None, metadata={"help": "generator checkpoint (.safetensors or training .pt); default: the bundled model"}
+        default=None, metadata={"help": "generator checkpoint (.safetensors or training .pt); unset: the bundled model"}
     )
     data: Path | None = field(default=None, metadata={"help": "folder of held-out colour photos (required)"})
     out: Path = field(default=Path("evaluation"), metadata={"help": "folder for report.json, report.md and grid.png"})
-    size: int = field(default=256, metadata={"help": "protocol size: short side resized to it, centre crop size x size"})
+    size: int = field(default=256, metadata={"help": SIZE_HELP})
     full_resolution: bool = field(default=True, metadata={"help": "also evaluate at each photo's full resolution"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N usable photos (quick runs)"})
     baselines: bool = field(default=True, metadata={"help": "also score the gray and mean-ab baselines as a floor"})
-    mean_ab_data: Path | None = field(
-        default=None, metadata={"help": "folder of training photos to compute the mean-ab baseline from; unset: the built-in mean ab"}
-    )
+    mean_ab_data: Path | None = field(default=None, metadata={"help": MEAN_AB_HELP})
     grid_by: Literal["ciede2000", "psnr"] = field(
         default="ciede2000", metadata={"help": "per-image metric that picks the best / median / worst grid rows"}
     )
@@ -64,13 +64,11 @@ class CompareConfig:
     )
     data: Path | None = field(default=None, metadata={"help": "folder of held-out colour photos (required)"})
     out: Path = field(default=Path("comparison"), metadata={"help": "folder for report.json, report.md and grid.png"})
-    size: int = field(default=256, metadata={"help": "protocol size: short side resized to it, centre crop size x size"})
+    size: int = field(default=256, metadata={"help": SIZE_HELP})
     full_resolution: bool = field(default=True, metadata={"help": "also evaluate at each photo's full resolution"})
     limit: int | None = field(default=None, metadata={"help": "use only the first N usable photos (quick runs)"})
-    mean_ab_data: Path | None = field(
-        default=None, metadata={"help": "folder of training photos to compute the mean-ab baseline from; unset: the built-in mean ab"}
-    )
-    grid_rows: int = field(default=6, metadata={"help": "photos in the side-by-side grid (evenly spaced in file order)"})
+    mean_ab_data: Path | None = field(default=None, metadata={"help": MEAN_AB_HELP})
+    grid_rows: int = field(default=6, metadata={"help": "photos in the side-by-side grid (evenly spaced in the files)"})
     fd: bool = field(default=True, metadata={"help": "compute the EfficientNet-Lite0 Fréchet distance (fd_efflite0)"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
@@ -247,6 +245,11 @@ def verdict(table: dict[str, dict[str, float]], protocol: str) -> str:
     return f"best at {label}: " + "; ".join(parts)
 
 
+def _arrow(key: str) -> str:
+    higher = metrics.METRICS[key].higher_is_better
+    return "" if higher is None else ("↑" if higher else "↓")
+
+
 def _digits(key: str) -> int:
     return 4 if key == "ssim" else 2
 
@@ -323,10 +326,7 @@ def _columns(result: EvaluationResult) -> list[str]:
 def format_table(result: EvaluationResult) -> str:
     """One Markdown table: a row per (resolution, colorizer), plus the real photos' colourfulness for reference."""
     cols = _columns(result)
-    header = ["resolution", "model"] + [
-        k + ("" if metrics.METRICS[k].higher_is_better is None else ("↑" if metrics.METRICS[k].higher_is_better else "↓"))
-        for k in cols
-    ]
+    header = ["resolution", "model"] + [k + _arrow(k) for k in cols]
     rows = []
     for protocol, res in result.protocols.items():
         label = "full" if protocol == FULL else f"{protocol}x{protocol}"
@@ -348,7 +348,8 @@ def format_win_rates(result: EvaluationResult, protocol: str) -> str:
     names = result.names
     lines = []
     for key, higher in WIN_RATE_METRICS:
-        lines.append(f"**{key}** ({'higher' if higher else 'lower'} is better) — share of photos where the row beats the column:")
+        better = "higher" if higher else "lower"
+        lines.append(f"**{key}** ({better} is better): share of photos on which the row beats the column")
         lines.append("")
         lines.append("| | " + " | ".join(names) + " |")
         lines.append("|---" * (len(names) + 1) + "|")
@@ -383,18 +384,22 @@ def report_dict(result: EvaluationResult, command: str, config, extra: dict | No
         "skipped_unreadable": result.photos.skipped_unreadable,
         "models": [{"name": n, "source": result.sources.get(n, n)} for n in result.names],
         "metrics_info": {
-            k: {"higher_is_better": m.higher_is_better, "description": m.description} for k, m in metrics.METRICS.items()
+            k: {"higher_is_better": m.higher_is_better, "description": m.description}
+            for k, m in metrics.METRICS.items()
         },
         "per_image_metrics": {k: {"higher_is_better": h} for k, h in WIN_RATE_METRICS},
         "protocols": {
-            p: {
-                "description": "full resolution" if p == FULL else f"short side resized to {p} (bicubic), centre crop {p}x{p}",
-                **res,
-            }
+            p: {"description": _protocol_description(p), **res}
             for p, res in result.protocols.items()
         },
         **(extra or {}),
     })
+
+
+def _protocol_description(protocol: str) -> str:
+    if protocol == FULL:
+        return "full resolution"
+    return f"short side resized to {protocol} (bicubic), centre crop {protocol}x{protocol}"
 
 
 def load_report(path: str | Path) -> dict:
@@ -564,8 +569,10 @@ def run_evaluate(config: EvaluateConfig, log=print) -> EvaluationResult:
     model = colorizers[0]
     per_image = result.protocols[str(config.size)]["per_image"]
     picks = best_median_worst(per_image, model.name, config.grid_by)
-    labels = [f"{label}: {config.grid_by} {metrics.format_number(per_image[i]['scores'][model.name][config.grid_by], 2)}"
-              f" | {per_image[i]['file']}" for label, i in picks]
+    labels = []
+    for label, i in picks:
+        value = metrics.format_number(per_image[i]["scores"][model.name][config.grid_by], 2)
+        labels.append(f"{label}: {config.grid_by} {value} | {per_image[i]['file']}")
     grid = grid_for([model], photos, [i for _, i in picks], labels, config.size)
     grid_note = (f"Best, median and worst photo for `{model.name}` by per-photo {config.grid_by} at "
                  f"{config.size}x{config.size}: gray input | {model.name} | real.")
@@ -594,7 +601,8 @@ def run_compare(config: CompareConfig, log=print) -> EvaluationResult:
     report = report_dict(result, "compare", config, {
         "grid": {"file": "grid.png", "rows": labels},
     })
-    _write_reports(Path(config.out), report, report_markdown(result, "Comparison: " + ", ".join(result.names), grid_note), grid)
+    markdown = report_markdown(result, "Comparison: " + ", ".join(result.names), grid_note)
+    _write_reports(Path(config.out), report, markdown, grid)
     _print_summary(result, Path(config.out), log)
     return result
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,45 +124,82 @@ def colorize_files(
             todo.append((source, target))
             claimed[target] = source
 
-    with tqdm(total=len(todo), unit="photo", disable=not progress, dynamic_ncols=True) as bar:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start : start + batch_size]
-            _run_batch(colorizer, batch, report, quality)
-            bar.update(len(batch))
-            bar.set_postfix(done=len(report.done), failed=len(report.failed), refresh=False)
-            if on_update:
-                on_update(report)
+    batches = [todo[start : start + batch_size] for start in range(0, len(todo), batch_size)]
+    with tqdm(total=len(todo), unit="photo", disable=not progress, dynamic_ncols=True) as bar, \
+            ThreadPoolExecutor(1, thread_name_prefix="colorize-io") as io_thread:
+        # Decoding the next batch and writing the previous one overlap with the network and the colour maths of
+        # the current batch: JPEG/PNG coding runs on one core and releases the GIL.
+        loading = io_thread.submit(_load_batch, batches[0]) if batches else None
+        saving: list[Future] = []
+
+        def collect(wait: bool) -> None:
+            while saving and (wait or saving[0].done()):
+                done, failed = saving.pop(0).result()
+                report.done.extend(done)
+                report.failed.extend(failed)
+                bar.update(len(done) + len(failed))
+                bar.set_postfix(done=len(report.done), failed=len(report.failed), refresh=False)
+                if on_update:
+                    on_update(report)
+
+        for index in range(len(batches)):
+            loaded, failed = loading.result()
+            if index + 1 < len(batches):
+                loading = io_thread.submit(_load_batch, batches[index + 1])
+            if failed:
+                saving.append(_completed(([], failed)))
+            results = _colorize_loaded(colorizer, loaded)
+            saving.append(io_thread.submit(_save_batch, results, quality))
+            collect(wait=False)
+        collect(wait=True)
     return report
 
 
-def _run_batch(colorizer, batch: Sequence[tuple[Path, Path]], report: RunReport, quality: int) -> None:
-    loaded = []
+def _completed(value) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+def _load_batch(batch: Sequence[tuple[Path, Path]]) -> tuple[list, list[tuple[Path, str]]]:
+    loaded, failed = [], []
     for source, target in batch:
         try:
             loaded.append((source, target, load_image(source)))
         except Exception as exc:  # one bad file must not stop the run
-            report.failed.append((source, _reason(exc)))
+            failed.append((source, _reason(exc)))
+    return loaded, failed
+
+
+def _colorize_loaded(colorizer, loaded: list) -> list[tuple[Path, Path, object]]:
+    """(source, target, result image or the exception that stopped it)."""
     if not loaded:
-        return
+        return []
     try:
         results = colorizer.colorize_batch([image for _, _, image in loaded])
     except Exception:
         # Something in the batch broke the shared pass: redo one by one so only the culprit fails.
         results = []
-        for source, _, image in loaded:
+        for _, _, image in loaded:
             try:
                 results.append(colorizer.colorize(image))
             except Exception as exc:
                 results.append(exc)
-    for (source, target, _), result in zip(loaded, results):
+    return [(source, target, result) for (source, target, _), result in zip(loaded, results)]
+
+
+def _save_batch(results: list, quality: int) -> tuple[list[Path], list[tuple[Path, str]]]:
+    done, failed = [], []
+    for source, target, result in results:
         if isinstance(result, BaseException):
-            report.failed.append((source, _reason(result)))
+            failed.append((source, _reason(result)))
             continue
         try:
             save_result(result, target, quality=quality)
-            report.done.append(source)
+            done.append(source)
         except Exception as exc:
-            report.failed.append((source, _reason(exc)))
+            failed.append((source, _reason(exc)))
+    return done, failed
 
 
 def folder_jobs(input_dir: str | Path, output_dir: str | Path, fmt: str = "same") -> list[tuple[Path, Path]]:

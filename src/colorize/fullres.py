@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -60,10 +61,10 @@ class _Tables:
     def __init__(self) -> None:
         linear = _srgb_to_linear(np.arange(256) / 255.0)
         grid = np.arange(_TABLE_STEPS + 1) / _TABLE_STEPS
-        self.linear_of_u8 = torch.tensor(linear, dtype=torch.float32)
-        self.y_weights = torch.tensor(_Y_FROM_LINEAR_RGB, dtype=torch.float32)
-        # Columns (Y, f(Y)), with Y as the output side will see it: _finv(f(Y)) in float32 with the very ops
-        # used per chunk, so that a = b = 0 reproduces it bit for bit and gives exactly neutral pixels.
+        # Each channel's contribution to Y: Y = y_part[0][R] + y_part[1][G] + y_part[2][B].
+        self.y_part = [torch.tensor(linear * weight, dtype=torch.float32) for weight in _Y_FROM_LINEAR_RGB]
+        # Y and f(Y), with Y as the output side will see it: _finv(f(Y)) in float32 with the very ops used per
+        # chunk, so that a = b = 0 reproduces it bit for bit and gives exactly neutral pixels.
         f_of_u8 = torch.tensor(_lab_f(linear), dtype=torch.float32)  # gray pixels: Y is the linear value
         f_of_y = torch.tensor(_lab_f(grid), dtype=torch.float32)
         self.y_of_u8, self.f_of_u8 = _finv(f_of_u8.clone()), f_of_u8
@@ -120,17 +121,20 @@ def _finv(f: torch.Tensor) -> torch.Tensor:
     return f.mul(f).mul_(f).add_(below)
 
 
-def _compose_chunk(src: torch.Tensor, a: torch.Tensor, b: torch.Tensor, dst: torch.Tensor) -> None:
-    """One chunk: src (t, W, 3) uint8, a and b (t, W) float32 Lab units -> dst (t, W, 3) uint8."""
+def _compose_chunk(src: list[torch.Tensor], a: torch.Tensor, b: torch.Tensor, dst: torch.Tensor) -> None:
+    """One chunk: src 1 (gray) or 3 (R, G, B) (t, W) uint8 planes, a and b (t, W) float32 Lab units
+    -> dst (3, t, W) uint8 R, G, B planes."""
     tables = _get_tables()
-    rows, width, _ = src.shape
-    red, green, blue = src.unbind(-1)
-    if torch.equal(red, green) and torch.equal(green, blue):
+    rows, width = a.shape
+    if len(src) == 3 and torch.equal(src[0], src[1]) and torch.equal(src[1], src[2]):
+        src = src[:1]
+    if len(src) == 1:
         # Gray input (the common case for old photos): Y and f(Y) straight from the 8-bit value.
-        index, y_table, f_table = red.reshape(-1).int(), tables.y_of_u8, tables.f_of_u8
+        index, y_table, f_table = src[0].reshape(-1).int(), tables.y_of_u8, tables.f_of_u8
     else:
-        linear = tables.linear_of_u8.index_select(0, src.reshape(-1).int()).view(-1, 3)
-        index = torch.mv(linear, tables.y_weights).clamp_(0.0, 1.0).mul_(_TABLE_STEPS).add_(0.5).int()
+        parts = [table.index_select(0, plane.reshape(-1).int()) for table, plane in zip(tables.y_part, src)]
+        luminance = parts[0].add_(parts[1]).add_(parts[2])
+        index = luminance.clamp_(0.0, 1.0).mul_(_TABLE_STEPS).add_(0.5).int()
         y_table, f_table = tables.y_of_y, tables.f_of_y
     y = y_table.index_select(0, index).view(rows, width)
     fy = f_table.index_select(0, index).view(rows, width)
@@ -148,30 +152,40 @@ def _compose_chunk(src: torch.Tensor, a: torch.Tensor, b: torch.Tensor, dst: tor
     highest = offsets.amax(dim=0).clamp_(min=1e-7)
     lowest = offsets.amin(dim=0).neg_().clamp_(min=1e-7)
     scale = torch.minimum(torch.rsub(y, 1.0).div_(highest), y.div(lowest)).clamp_(max=1.0)
-    linear_rgb = offsets.mul_(scale).add_(y).clamp_(0.0, 1.0).mul_(_TABLE_STEPS).add_(0.5)
-    index = linear_rgb.int()  # truncation: with the +0.5 above, rounding to the nearest table entry
-    encoded = tables.u8_of_linear.index_select(0, index.view(-1)).view(3, rows, width)
-    dst.permute(2, 0, 1).copy_(encoded)  # planar -> interleaved RGB
+    # (y + scale * offset) as a table position, with the table scale folded into the (rows, W) factors so the
+    # 3-channel tensor sees two ops; +0.5 then truncation by int() rounds to the nearest entry.
+    position = torch.addcmul(y.mul(_TABLE_STEPS).add_(0.5), offsets, scale.mul_(_TABLE_STEPS), out=offsets)
+    index = position.clamp_(0.5, _TABLE_STEPS + 0.5).int()
+    dst.copy_(tables.u8_of_linear.index_select(0, index.view(-1)).view(3, rows, width))
 
 
-def compose_full_resolution(rgb: np.ndarray, ab: torch.Tensor, *, workers: int | None = None) -> np.ndarray:
+def _as_tensor(array: np.ndarray) -> torch.Tensor:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # read-only input (PIL's buffer): only ever read here
+        return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def compose_planes(planes: Sequence[np.ndarray], ab: torch.Tensor, *, workers: int | None = None) -> np.ndarray:
     """Join a photo's lightness with a low-resolution colour prediction, at the photo's full resolution.
 
-    rgb: (H, W, 3) uint8 sRGB, only its L is used. ab: (2, h, w) a*, b* in Lab units (not normalised), any h, w;
-    resized bicubically to (H, W). Returns a new (H, W, 3) uint8 sRGB image whose L equals the input's L (up to
-    rounding) and whose a*, b* follow `ab` as far as the sRGB gamut allows at that lightness.
-    `workers`: threads for the chunks (default: torch's thread count).
+    planes: the photo as 3 (R, G, B) or, for a gray photo, 1 (H, W) uint8 sRGB planes; only its L is used.
+    ab: (2, h, w) a*, b* in Lab units (not normalised), any h, w; resized bicubically to (H, W).
+    Returns (3, H, W) uint8 sRGB planes whose L equals the input's L (up to rounding) and whose a*, b* follow
+    `ab` as far as the sRGB gamut allows at that lightness. `workers`: threads (default: torch's thread count).
     """
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) uint8 image, got {rgb.dtype} {rgb.shape}")
+    if len(planes) not in (1, 3):
+        raise ValueError(f"expected 1 (gray) or 3 (RGB) planes, got {len(planes)}")
+    shapes = {plane.shape for plane in planes}
+    if len(shapes) != 1 or planes[0].ndim != 2 or any(plane.dtype != np.uint8 for plane in planes):
+        raise ValueError(f"expected (H, W) uint8 planes of one size, got {[(p.dtype, p.shape) for p in planes]}")
     if ab.ndim != 3 or ab.shape[0] != 2:
         raise ValueError(f"expected ab of shape (2, h, w), got {tuple(ab.shape)}")
-    height, width, _ = rgb.shape
+    height, width = planes[0].shape
     ab = ab.detach().to("cpu", torch.float32)
     workers = max(1, torch.get_num_threads() if workers is None else workers)
     pool = _get_pool(workers)  # even a single task goes there: its threads run torch single-threaded
 
-    def prepare() -> tuple[torch.Tensor, torch.Tensor]:
+    def prepare() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # Horizontal pass once for the whole (small) prediction; the vertical pass per chunk touches only the few
         # prediction rows that chunk needs.
         with torch.inference_mode():
@@ -179,25 +193,26 @@ def compose_full_resolution(rgb: np.ndarray, ab: torch.Tensor, *, workers: int |
             return ab @ resize_matrix(ab.shape[2], width).T, vertical, vertical != 0
 
     ab_wide, vertical, used = pool.submit(prepare).result()  # (2, h, W), (H, h), (H, h)
-
-    rgb = np.ascontiguousarray(rgb)
-    out = np.empty_like(rgb)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # read-only input (PIL's buffer): only ever read here
-        src = torch.from_numpy(rgb)
+    src = [_as_tensor(plane) for plane in planes]
+    out = np.empty((3, height, width), np.uint8)
     dst = torch.from_numpy(out)
     rows = max(1, min(CHUNK_PIXELS // width, -(-height // workers)))  # small photos: still one chunk per worker
 
     def run(top: int) -> None:
-        with torch.inference_mode():  # thread-local, so entered in the worker
-            _run_chunk(top)
-
-    def _run_chunk(top: int) -> None:
         bottom = min(height, top + rows)
-        band = used[top:bottom].any(0).nonzero()
-        first, last = int(band[0]), int(band[-1]) + 1
-        a, b = torch.matmul(vertical[top:bottom, first:last], ab_wide[:, first:last]).unbind(0)
-        _compose_chunk(src[top:bottom], a, b, dst[top:bottom])
+        with torch.inference_mode():  # thread-local, so entered in the worker
+            band = used[top:bottom].any(0).nonzero()
+            first, last = int(band[0]), int(band[-1]) + 1
+            a, b = torch.matmul(vertical[top:bottom, first:last], ab_wide[:, first:last]).unbind(0)
+            _compose_chunk([plane[top:bottom] for plane in src], a, b, dst[:, top:bottom])
 
     list(pool.map(run, range(0, height, rows)))  # list() re-raises a worker's exception here
     return out
+
+
+def compose_full_resolution(rgb: np.ndarray, ab: torch.Tensor, *, workers: int | None = None) -> np.ndarray:
+    """`compose_planes` for an (H, W, 3) uint8 sRGB array; returns an (H, W, 3) uint8 array."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"expected an (H, W, 3) uint8 image, got {rgb.dtype} {rgb.shape}")
+    planes = compose_planes([rgb[..., c] for c in range(3)], ab, workers=workers)
+    return np.ascontiguousarray(planes.transpose(1, 2, 0))

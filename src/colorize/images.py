@@ -114,7 +114,8 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
         img.load()
         exif = img.getexif()
         exif_bytes = exif.tobytes() if len(exif) else None
-        img = ImageOps.exif_transpose(img) or img
+        if exif.get(0x0112, 1) != 1:  # exif_transpose copies even when there is nothing to rotate
+            img = ImageOps.exif_transpose(img)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"the image data is corrupt or truncated ({exc})") from exc
     mode = img.mode
@@ -130,7 +131,7 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
         img = img.convert("RGBA")
     if img.mode == "RGBA":
         alpha = img.getchannel("A")
-    rgb = img.convert("RGB")
+    rgb = img if img.mode == "RGB" else img.convert("RGB")
     if exif_bytes:
         # Orientation was applied to the pixels; the stored tag must not rotate the result a second time.
         exif.pop(0x0112, None)

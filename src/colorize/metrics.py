@@ -39,7 +39,7 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo("ciede2000", False, "mean CIEDE2000 colour difference to the real photo (mean over images)"),
         MetricInfo("cf", None, "colourfulness (Hasler & Süsstrunk 2003), mean over images; rewards vivid colours"),
         MetricInfo("dcf", False, "|mean CF(pred) - mean CF(real)|: how far the set's colourfulness is from real"),
-        MetricInfo("fd_efflite0", False, "Fréchet distance of EfficientNet-Lite0 features to the real photos (not FID)"),
+        MetricInfo("fd_efflite0", False, "Fréchet distance of EfficientNet-Lite0 features to real photos; not FID"),
         MetricInfo("fid", False, "Inception FID (only when a standard backend and its weights are available)"),
     )
 }
@@ -145,7 +145,8 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (mu1.size, mu1.size):
-        raise ValueError(f"Fréchet distance: mismatched statistics {mu1.shape}, {sigma1.shape}, {mu2.shape}, {sigma2.shape}")
+        shapes = f"{mu1.shape}, {sigma1.shape}, {mu2.shape}, {sigma2.shape}"
+        raise ValueError(f"Fréchet distance: mismatched statistics {shapes}")
     diff = mu1 - mu2
     value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * _real_sqrtm_trace(sigma1 @ sigma2)
     return float(max(value, 0.0))
@@ -218,7 +219,8 @@ class EfficientNetLite0Features:
             batch = []
             for img in images[start : start + self.batch_size]:
                 t = torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1)[None].float()
-                t = F.interpolate(t, size=(EFFLITE0_INPUT_SIZE,) * 2, mode="bicubic", antialias=True, align_corners=False)
+                side = EFFLITE0_INPUT_SIZE
+                t = F.interpolate(t, size=(side, side), mode="bicubic", antialias=True, align_corners=False)
                 batch.append(t)
             x = (torch.cat(batch).clamp_(0, 255) - 127.0) / 128.0
             with torch.inference_mode():
@@ -264,7 +266,8 @@ class InceptionFIDFeatures:
         out = []
         for start in range(0, len(images), self.batch_size):
             # pytorch-fid resizes to 299 and normalises itself; it expects [0, 1] input.
-            x = torch.stack([torch.from_numpy(np.ascontiguousarray(i)).permute(2, 0, 1).float() / 255 for i in images[start : start + self.batch_size]])
+            chunk = images[start : start + self.batch_size]
+            x = torch.stack([torch.from_numpy(np.array(i, np.uint8)).permute(2, 0, 1).float() / 255 for i in chunk])
             with torch.inference_mode():
                 out.append(self.model(x.to(self.device))[0].squeeze(-1).squeeze(-1).double().cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.dim))

@@ -96,13 +96,18 @@ class OnnxGenerator:
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads or torch.get_num_threads())
         options.inter_op_num_threads = 1
+        # Idle workers sleep instead of spinning: on a busy machine spinning threads doubled the CPU time and
+        # the latency (benchmarks/infer.py); on an idle one sleeping costs well under a millisecond per run.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(bytes(source), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
             raise ValueError(f"not a usable ONNX model: {exc}") from exc
         inputs = [i.name for i in self.session.get_inputs()]
         if inputs != [INPUT_NAME]:
-            raise ValueError(f"not a colorize generator: the ONNX model's inputs are {inputs}, expected ['{INPUT_NAME}']")
+            raise ValueError(
+                f"not a colorize generator: the ONNX model's inputs are {inputs}, expected ['{INPUT_NAME}']"
+            )
         meta = self.session.get_modelmeta().custom_metadata_map
         self.arch = meta.get("arch", "onnx")
         self.config = json.loads(meta.get("config", "{}"))

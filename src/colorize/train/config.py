@@ -25,7 +25,8 @@ _RUN_DEFINING_FIELDS = (
 @dataclass
 class TrainConfig:
     data: Optional[Path] = field(default=None, metadata={"help": "folder of training photos (searched recursively)"})
-    out: Path = field(default=Path("runs/colorize"), metadata={"help": "run directory for checkpoints, metrics, samples"})
+    out: Path = field(default=Path("runs/colorize"), metadata={
+        "help": "run directory for checkpoints, metrics, samples"})
     val_data: Optional[Path] = field(default=None, metadata={
         "help": "separate folder of validation photos; without it val is split off --data"})
     size: int = field(default=256, metadata={"help": "training crop size in pixels (multiple of the generator's"
@@ -61,12 +62,16 @@ class TrainConfig:
         "help": "auto = bf16 on cuda, the measured faster one on cpu; fp16 = CUDA AMP with loss scaling"})
     channels_last: Optional[bool] = field(default=None, metadata={
         "help": "NHWC memory format (unset = the measured faster one)"})
+    num_threads: Optional[int] = field(default=None, metadata={
+        "help": "torch CPU threads (unset = torch's default, one per core); 1 helps on a machine shared with "
+                "other jobs"})
     num_workers: int = field(default=0, metadata={"help": "DataLoader worker processes"})
     cache: bool = field(default=True, metadata={"help": "keep decoded photos in a uint8 memmap so epochs after the"
                                                         " first skip JPEG decoding"})
     cache_dir: Optional[Path] = field(default=None, metadata={"help": "where the cache lives (default RUN_DIR/cache)"})
     max_images: int = field(default=10_000, metadata={"help": "photos sampled from --data (seeded)"})
-    val_images: int = field(default=2_000, metadata={"help": "validation photos (at most --val-fraction of the sample)"})
+    val_images: int = field(default=2_000, metadata={
+        "help": "validation photos (at most --val-fraction of the sample)"})
     val_fraction: float = field(default=0.2, metadata={"help": "cap on the share of sampled photos used for val"})
     augment: bool = field(default=True, metadata={"help": "random crops and horizontal flips of train photos"})
     steps_per_epoch: Optional[int] = field(default=None, metadata={"help": "cap on steps per epoch"})
