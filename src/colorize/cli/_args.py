@@ -68,3 +68,15 @@ def config_from_args(config_cls: type, args: argparse.Namespace, **overrides: An
             values[f.name] = value
     values.update(overrides)
     return config_cls(**values)
+
+
+def add_config_command(subparsers, name: str, config_cls: type, run, *, help: str, description: str,
+                       skip: tuple[str, ...] = ()) -> argparse.ArgumentParser:
+    """One subcommand whose options come from `config_cls` and whose handler is `run(args) -> exit code`.
+
+    Fields in `skip` are left for the caller to add by hand (positionals, repeatable options).
+    """
+    parser = subparsers.add_parser(name, help=help, description=description)
+    add_config_arguments(parser, config_cls, skip=skip)
+    parser.set_defaults(func=run)
+    return parser

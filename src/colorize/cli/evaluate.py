@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from colorize.cli._args import add_config_arguments, config_from_args
+from colorize.cli._args import add_config_command, config_from_args
 
 
 def register(subparsers) -> None:
     from colorize.evaluate import CompareConfig, EvaluateConfig
 
-    p = subparsers.add_parser(
-        "evaluate",
+    add_config_command(
+        subparsers, "evaluate", EvaluateConfig, run_evaluate,
         help="score a model on held-out photos (PSNR, SSIM, CIEDE2000, colourfulness, fd_efflite0)",
         description="Colorize gray versions of the photos in --data at the 256x256 protocol and at full resolution, "
         "print one table and write report.json, report.md and a grid of the best / median / worst photos to --out.",
     )
-    add_config_arguments(p, EvaluateConfig)
-    p.set_defaults(func=run_evaluate)
 
-    p = subparsers.add_parser(
-        "compare",
+    p = add_config_command(
+        subparsers, "compare", CompareConfig, run_compare, skip=("models",),
         help="compare checkpoints and baselines on the same photos: one table, win rates, a side-by-side grid",
         description="Each MODEL is a checkpoint path or a baseline: gray (no colour), mean-ab (the training set's "
         "mean colour) or default (the bundled model). Writes report.json, report.md and grid.png to --out.",
     )
     p.add_argument("models", nargs="+", metavar="MODEL", help="checkpoint path, or gray, mean-ab, default")
-    add_config_arguments(p, CompareConfig, skip=("models",))
-    p.set_defaults(func=run_compare)
 
 
 def run_evaluate(args) -> int:

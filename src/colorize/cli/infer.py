@@ -80,10 +80,10 @@ class DoctorConfig:
 
 
 def register(subparsers) -> None:
-    from colorize.cli._args import add_config_arguments
+    from colorize.cli._args import add_config_command
 
-    p = subparsers.add_parser(
-        "image",
+    p = add_config_command(
+        subparsers, "image", ImageConfig, run_image, skip=("inputs", "output"),
         help="colorize photos (file in, file out)",
         description="Colorize one or more photos at their own resolution. One input: -o is the output file (its "
                     "suffix picks the format) or a folder; several inputs: -o is a folder. Without -o the result "
@@ -91,11 +91,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="image files")
     p.add_argument("-o", "--output", type=Path, default=None, metavar="OUT", help="output file or folder")
-    add_config_arguments(p, ImageConfig, skip=("inputs", "output"))
-    p.set_defaults(func=run_image)
 
-    p = subparsers.add_parser(
-        "folder",
+    p = add_config_command(
+        subparsers, "folder", FolderConfig, run_folder, skip=("input_dir", "output_dir"),
         help="colorize every photo under a folder (recursive, resumable)",
         description="Colorize every image under IN_DIR into OUT_DIR, mirroring the folder tree. Photos whose "
                     "output exists are skipped (so a stopped run resumes), unless --overwrite. A bad file is "
@@ -103,26 +101,20 @@ def register(subparsers) -> None:
     )
     p.add_argument("input_dir", type=Path, metavar="IN_DIR")
     p.add_argument("output_dir", type=Path, metavar="OUT_DIR")
-    add_config_arguments(p, FolderConfig, skip=("input_dir", "output_dir"))
-    p.set_defaults(func=run_folder)
 
-    p = subparsers.add_parser(
-        "export",
+    add_config_command(
+        subparsers, "export", ExportConfig, run_export,
         help="export a generator to ONNX",
         description="Export a generator to ONNX with dynamic batch, height and width, for onnxruntime "
                     "(`--backend onnx`, or any ONNX runtime: input l_norm = L/50-1, output ab_norm = ab/110).",
     )
-    add_config_arguments(p, ExportConfig)
-    p.set_defaults(func=run_export)
 
-    p = subparsers.add_parser(
-        "doctor",
+    add_config_command(
+        subparsers, "doctor", DoctorConfig, run_doctor,
         help="show versions, threads and which model would be used",
         description="Print the versions of colorize and its engines, the CPU threads, the backend, and which "
                     "checkpoint would be loaded (and whether it exists and loads). Exit code 1 if it does not.",
     )
-    add_config_arguments(p, DoctorConfig)
-    p.set_defaults(func=run_doctor)
 
 
 def _prefer_passive_openmp() -> None:

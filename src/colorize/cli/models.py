@@ -41,13 +41,11 @@ def run_models(args) -> int:
 
 
 def register(subparsers) -> None:
-    from colorize.cli._args import add_config_arguments
+    from colorize.cli._args import add_config_command
 
-    p = subparsers.add_parser(
-        "models",
+    add_config_command(
+        subparsers, "models", ModelsConfig, run_models,
         help="list the generator architectures with parameters and FLOPs",
         description="List the generator architectures (names for --generator) with their parameter counts, FLOPs "
         "at --size px, and whether their pretrained ImageNet weights are on this machine.",
     )
-    add_config_arguments(p, ModelsConfig)
-    p.set_defaults(func=run_models)

@@ -6,11 +6,11 @@ import argparse
 
 
 def register(subparsers) -> None:
-    from colorize.cli._args import add_config_arguments
+    from colorize.cli._args import add_config_command
     from colorize.train import TrainConfig
 
-    p = subparsers.add_parser(
-        "train",
+    add_config_command(
+        subparsers, "train", TrainConfig, run,
         help="train a colorization model on a folder of photos",
         description=(
             "Train a colorization generator on a folder of colour photos: optional L1-only pretraining "
@@ -19,8 +19,6 @@ def register(subparsers) -> None:
             "checkpoint; --resume continues from it."
         ),
     )
-    add_config_arguments(p, TrainConfig)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from colorize.cli._args import add_config_arguments, config_from_args
+from colorize.cli._args import add_config_command, config_from_args
 from colorize.web.config import ExportConfig, ServeConfig, env_overrides
 
 ENV_HELP = ("Every option can also be set by an environment variable COLORIZE_<OPTION> (e.g. COLORIZE_DB, "
@@ -32,26 +32,24 @@ def _raise_env_error(args: argparse.Namespace) -> None:
 
 
 def register(subparsers) -> None:
-    serve = subparsers.add_parser(
-        "serve", help="run the web app: upload, colorize, rate, compare models",
+    serve = add_config_command(
+        subparsers, "serve", ServeConfig, run_serve, skip=("checkpoint",),
+        help="run the web app: upload, colorize, rate, compare models",
         description="Serve the web app (FastAPI + uvicorn). " + ENV_HELP,
     )
-    add_config_arguments(serve, ServeConfig, skip=("checkpoint",))
     serve.add_argument(
         "--checkpoint", dest="checkpoint", action="extend", nargs="+", default=None, metavar="[NAME=]PATH",
         help="model checkpoint to serve (.safetensors or training .pt); repeat for several models, which enables the "
              "blind comparison; NAME= names the model (default: the file name); none: the bundled default model",
     )
     _env_defaults(serve, ServeConfig, skip=("checkpoint",))
-    serve.set_defaults(func=run_serve)
 
-    export = subparsers.add_parser(
-        "export-ratings", help="write every rating and comparison vote to CSV or JSON",
+    export = add_config_command(
+        subparsers, "export-ratings", ExportConfig, run_export,
+        help="write every rating and comparison vote to CSV or JSON",
         description="Export ratings and blind-comparison votes from the web app's database. " + ENV_HELP,
     )
-    add_config_arguments(export, ExportConfig)
     _env_defaults(export, ExportConfig)
-    export.set_defaults(func=run_export)
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -80,12 +80,16 @@ class WebServices:
                 self.storage.delete(original.file, original.preview_file, result.file, result.preview_file)
                 raise
 
-    def result(self, result_id: str) -> Result:
-        with self.db.session() as session:
-            row = repository.get_result(session, result_id)
+    @staticmethod
+    def _existing_result(session, result_id: str) -> Result:
+        row = repository.get_result(session, result_id)
         if row is None:
             raise NotFound(f"no result {result_id}")
         return row
+
+    def result(self, result_id: str) -> Result:
+        with self.db.session() as session:
+            return self._existing_result(session, result_id)
 
     def recent(self, limit: int, offset: int) -> list[Result]:
         with self.db.session() as session:
@@ -93,14 +97,12 @@ class WebServices:
 
     def add_rating(self, result_id: str, stars: int, comment: str) -> Rating:
         with self.db.session() as session:
-            if repository.get_result(session, result_id) is None:
-                raise NotFound(f"no result {result_id}")
+            self._existing_result(session, result_id)
             return repository.add_rating(session, result_id, stars, comment.strip())
 
     def ratings(self, result_id: str) -> list[Rating]:
         with self.db.session() as session:
-            if repository.get_result(session, result_id) is None:
-                raise NotFound(f"no result {result_id}")
+            self._existing_result(session, result_id)
             return repository.ratings_for(session, result_id)
 
     # blind comparisons --------------------------------------------------------------------------------------
