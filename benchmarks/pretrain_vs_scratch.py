@@ -10,8 +10,9 @@ The measurement issue 4 asks for. Both generators run the project's own `Trainer
 computes val_l1 at every epoch end). The budget counts training time only, summed from the trainer's per-epoch
 `seconds` (the train loop, data loading included); validation, checkpoint saving and photo decoding are left out
 so they do not eat into one model's budget more than the other's. Each run stops at the first epoch end at which
-its training time reaches the budget (so it may overshoot by less than one epoch: the summary also compares both
-at the same training time). Step 0 is the untrained generator, measured by the trainer's own validation.
+its training time reaches the budget, so its curve covers the whole budget; the summary compares each model's last
+point within the budget (what a run cut off exactly at the budget would have), so neither gets extra time. Step 0
+is the untrained generator, measured by the trainer's own validation.
 
     python benchmarks/pretrain_vs_scratch.py [--minutes 5] [--steps-per-epoch 10] [--size 128] [--threads N]
 
@@ -64,12 +65,12 @@ class Curve:
     wall_seconds: float = 0.0  # the whole fit(), validation and checkpoints included
 
     @property
-    def final(self) -> CurvePoint:
+    def last(self) -> CurvePoint:
         return self.points[-1]
 
-    def at(self, seconds: float) -> CurvePoint:
-        """The last point reached within `seconds` of training."""
-        return [p for p in self.points if p.seconds <= seconds + 1e-9][-1]
+    def within(self, seconds: float) -> CurvePoint:
+        """The last point reached within `seconds` of training (step 0 at worst)."""
+        return [p for p in self.points if p.seconds <= seconds][-1]
 
 
 def read_epochs(metrics_csv: Path) -> list[dict[str, str]]:
@@ -136,7 +137,7 @@ def run_model(label: str, config: TrainConfig, budget_seconds: float, keep_check
             break  # later rows can only come from a one-step epoch that the stop let finish
     if len(curve.points) < 2:
         raise RuntimeError(f"{label}: no epoch finished; lower --steps-per-epoch or raise --minutes")
-    print(f"{label}: stopped after {curve.final.epoch} epochs, {curve.final.seconds:.1f} s of training "
+    print(f"{label}: stopped after {curve.last.epoch} epochs, {curve.last.seconds:.1f} s of training "
           f"({curve.wall_seconds:.1f} s wall clock with validation and checkpoints); the 'interrupted' line "
           "above is the budget stop", flush=True)
     if not keep_checkpoints:
@@ -144,31 +145,33 @@ def run_model(label: str, config: TrainConfig, budget_seconds: float, keep_check
     return curve
 
 
-def print_curve(curve: Curve) -> None:
+def print_curve(curve: Curve, budget_seconds: float) -> None:
     print(f"\n{curve.label}  ({curve.train_images} train photos, {curve.val_images} val photos; "
           f"metrics: {curve.run_dir / 'metrics.csv'})")
     print(f"{'epoch':>6} {'step':>6} {'train s':>9} {'images':>8} {'val_l1':>8}")
     for p in curve.points:
-        print(f"{p.epoch:>6} {p.step:>6} {p.seconds:>9.1f} {p.images:>8} {p.val_l1:>8.4f}")
+        past = "  (past the budget)" if p.seconds > budget_seconds else ""
+        print(f"{p.epoch:>6} {p.step:>6} {p.seconds:>9.1f} {p.images:>8} {p.val_l1:>8.4f}{past}")
 
 
 def print_summary(pretrained: Curve, scratch: Curve, budget_seconds: float) -> None:
-    print(f"\nsummary (budget {budget_seconds:.0f} s of training per model)")
-    print(f"{'':<46} {'step 0':>8} {'epoch 1':>8} {'final':>8} {'train s':>8} {'images':>7}")
+    print(f"\nsummary: val_l1 at the end of the budget ({budget_seconds:.0f} s of training per model) = each "
+          "model's last point within it")
+    print(f"{'':<46} {'step 0':>8} {'epoch 1':>8} {'budget':>8} {'train s':>8} {'images':>7} {'epochs':>6}")
+    ends = []
     for c in (pretrained, scratch):
-        print(f"{c.label:<46} {c.points[0].val_l1:>8.4f} {c.points[1].val_l1:>8.4f} {c.final.val_l1:>8.4f} "
-              f"{c.final.seconds:>8.1f} {c.final.images:>7}")
+        end = c.within(budget_seconds)
+        ends.append(end)
+        print(f"{c.label:<46} {c.points[0].val_l1:>8.4f} {c.points[1].val_l1:>8.4f} {end.val_l1:>8.4f} "
+              f"{end.seconds:>8.1f} {end.images:>7} {end.epoch:>6}")
+        if end.epoch == 0:
+            print(f"  note: {c.label} finished no epoch within the budget; lower --steps-per-epoch")
 
-    a, b = pretrained.final.val_l1, scratch.final.val_l1
+    a, b = ends[0].val_l1, ends[1].val_l1
     lower = pretrained.label if a < b else scratch.label if b < a else "neither (equal)"
-    print(f"final val_l1: pretrained {a:.4f} / scratch {b:.4f} = {a / b:.3f}; lower: {lower}")
-    common = min(pretrained.final.seconds, scratch.final.seconds)
-    pa, pb = pretrained.at(common), scratch.at(common)
-    print(f"at the same training time ({common:.1f} s): pretrained {pa.val_l1:.4f} (epoch {pa.epoch}) vs scratch "
-          f"{pb.val_l1:.4f} (epoch {pb.epoch}) = {pa.val_l1 / pb.val_l1:.3f}")
-    holds = a < b and pa.val_l1 < pb.val_l1
-    print(f"issue 4 claim (pretrained encoder reaches a lower val L1 in the same budget): "
-          f"{'holds' if holds else 'does NOT hold'} on this run")
+    print(f"val_l1 at the budget: pretrained {a:.4f} / scratch {b:.4f} = {a / b:.3f}; lower: {lower}")
+    print(f"issue 4 claim (the pretrained encoder reaches a lower val L1 in the same budget): "
+          f"{'holds' if a < b else 'does NOT hold'} on this run")
 
 
 def machine_line(threads: int, precision: str, channels_last: bool) -> str:
@@ -197,6 +200,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.minutes <= 0:
         parser.error("--minutes must be positive")
+    if args.val_images < 1:
+        parser.error("--val-images must be at least 1 (the curves are validation L1)")
     for name in ("data", "val_data"):
         if not getattr(args, name).is_dir():
             parser.error(f"--{name.replace('_', '-')}: no folder {getattr(args, name)}")
@@ -230,7 +235,7 @@ def main() -> None:
 
     curves = [run_model(label, config, budget_seconds, args.keep_checkpoints) for label, config in runs]
     for curve in curves:
-        print_curve(curve)
+        print_curve(curve, budget_seconds)
     print_summary(*curves, budget_seconds)
 
 

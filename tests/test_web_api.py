@@ -17,7 +17,8 @@ from PIL import Image
 from colorize.web import ServeConfig, create_app
 from colorize.web.limits import UploadLimitMiddleware
 from conftest import make_photo
-from web_support import encode, gray_jpeg, png_bomb, tiny_colorizer
+from conftest import png_bomb_bytes
+from web_support import encode, gray_jpeg, tiny_colorizer
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns that it wants httpx2 one day
@@ -200,7 +201,7 @@ BAD_INPUTS = {
     "zero bytes": (b"", "x.jpg", 400, "empty"),
     "truncated jpeg": (_truncated_jpeg(), "x.jpg", 422, "truncated"),
     "text named png": (b"hello, I am not an image\n" * 10, "x.png", 422, "not a recognised image"),
-    "40000x40000 png bomb": (png_bomb(), "bomb.png", 422, "megapixels"),
+    "40000x40000 png bomb": (png_bomb_bytes(), "bomb.png", 422, "megapixels"),
     "oversize upload": (b"\xff\xd8" + b"\x00" * (1024 * 1024 + 10), "big.jpg", 413, "too large"),
     "path-like name, not an image": (b"root:x:0:0\n", "../../etc/passwd.png", 422, "not a recognised image"),
 }

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import socket
-import struct
-import zlib
 
 import numpy as np
 import torch
@@ -40,18 +38,6 @@ def gray_jpeg(seed: int = 0, size: tuple[int, int] = (48, 64)) -> bytes:
     buf = io.BytesIO()
     gray.save(buf, format="JPEG", quality=90)
     return buf.getvalue()
-
-
-def png_bomb(width: int = 40_000, height: int = 40_000) -> bytes:
-    """A valid-looking PNG header claiming width x height pixels (1.6 gigapixels), a few dozen bytes long."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
-    # One compressed row of zeros; the decoder would need all of them, but the header alone must be refused.
-    data = zlib.compress(b"\x00" * (width + 1))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
 def free_port() -> int:

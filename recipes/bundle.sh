@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Bundle a finished run as the package's default model (fp16 safetensors) and score it on BSDS500 val, which
+# training never saw:   bash recipes/bundle.sh [RUN_DIR] [BASELINE_RUN_DIR]
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+datasets="${DATASETS:-$repo/../shared/datasets}"
+run="${1:-$repo/runs/default}"
+baseline="${2:-$repo/runs/baseline}"
+python - "$run/checkpoints/last.pt" "$repo/src/colorize/weights/default.safetensors" <<'PY'
+import sys
+from colorize.models import load_model, save_generator
+save_generator(load_model(sys.argv[1]), sys.argv[2], fp16=True)
+print("wrote", sys.argv[2])
+PY
+python - "$baseline/checkpoints/last.pt" "$baseline/baseline.safetensors" <<'PY'
+import sys
+from colorize.models import load_model, save_generator
+save_generator(load_model(sys.argv[1]), sys.argv[2], fp16=True)
+print("wrote", sys.argv[2])
+PY
+colorize compare gray mean-ab "$baseline/baseline.safetensors" default \
+    --data "$datasets/bsds500/val" --mean-ab-data "$run/data" --out "$repo/runs/model-card" --no-progress
