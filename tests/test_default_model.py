@@ -37,8 +37,8 @@ def test_default_model_colours_real_photos_and_keeps_their_lightness(colorizer, 
     assert colorfulness(gray) == 0.0
     result = np.asarray(colorizer.colorize(Image.fromarray(gray)))
     assert result.shape == gray.shape
-    # Colour well above the gray baseline (a real photo here scores 20-60; desaturated guesses still > 5).
-    assert colorfulness(result) > 5.0
+    # Well above the gray baseline's 0: the bundled model scores 14-30 on these photos (the originals 38-77).
+    assert colorfulness(result) > 10.0
     l_in = rgb_to_lab(uint8_to_tensor(gray))[0, 0]
     l_out = rgb_to_lab(uint8_to_tensor(result))[0, 0]
     assert (l_in - l_out).abs().mean() < 1.0
@@ -52,5 +52,5 @@ def test_default_model_is_what_the_cli_and_colorize_image_use(tmp_path):
     assert main(["image", str(src), "-o", str(tmp_path / "out.png")]) == 0
     cli_result = np.asarray(Image.open(tmp_path / "out.png").convert("RGB"))
     api_result = np.asarray(infer.colorize_image(src).convert("RGB"))
-    assert colorfulness(cli_result) > 5.0
+    assert colorfulness(cli_result) > 10.0
     assert np.abs(cli_result.astype(int) - api_result.astype(int)).max() <= 1

@@ -16,13 +16,13 @@ from PIL import Image
 
 from colorize.images import LoadedImage, find_images, is_grayscale, load_image
 
-#: Mean (a, b) of the colour photos in ../shared/datasets/imagenet-sample/train: 780 of its 800 JPEGs (the 20 that
-#: `is_grayscale` calls gray skipped), each reduced to a 256-px short side (bicubic), every pixel weighted equally,
-#: L*a*b via colorize.lab (kornia, D65). Recompute with `mean_ab_stats(folder)` or
-#: `python benchmarks/bench_evaluate.py --mean-ab`. For comparison, bsds500/train gives (-3.00, 10.65).
-#: Slightly warm (b > 0), as natural photos are.
-DEFAULT_MEAN_AB: tuple[float, float] = (1.6448, 8.2243)
-DEFAULT_MEAN_AB_SOURCE = "imagenet-sample/train (780 colour photos, 256-px short side, pixel-weighted)"
+#: Mean (a, b) of the bundled model's training photos (../shared/datasets bsds500/train + imagenet-sample/train):
+#: 980 colour photos (the 20 that `is_grayscale` calls gray skipped), each reduced to a 256-px short side
+#: (bicubic), every pixel weighted equally, L*a*b via colorize.lab (kornia, D65). Recompute with
+#: `mean_ab_stats(folder)`. For comparison, imagenet-sample/train alone gives (1.64, 8.22) and bsds500/train alone
+#: (-3.00, 10.65). Slightly warm (b > 0), as natural photos are.
+DEFAULT_MEAN_AB: tuple[float, float] = (0.5996, 8.7692)
+DEFAULT_MEAN_AB_SOURCE = "bsds500/train + imagenet-sample/train (980 colour photos, 256-px short side, pixel-weighted)"
 
 #: Photos are reduced to this short side before their ab is averaged: the mean hardly depends on resolution.
 MEAN_AB_SHORT_SIDE = 256
