@@ -18,6 +18,7 @@ serve: install
 	$(BIN)/colorize serve --host $(HOST) --port $(PORT)
 
 test: install
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
 clean:

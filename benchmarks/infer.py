@@ -254,9 +254,9 @@ def main() -> None:
               f"{row['12mp_gray']:>13.0f} {fold['images_per_s']:>13.1f} "
               f"{_ratio(fold['images_per_s'], ref_folder['images_per_s']) if ref_folder else '-':>8} "
               f"{row['rss_256']:>8.0f}MB {row['rss_12mp']:>7.0f}MB")
-    print(f"\nwall-clock medians; (cpu) = CPU time of the process, both cores together. 'vs fp32' = time (folder: "
-          f"img/s) relative to torch-fp32. Rows run with OMP_WAIT_POLICY=PASSIVE, as `colorize image/folder` set "
-          f"it; 'spin' = OpenMP's default busy-waiting.")
+    print("\nwall-clock medians; (cpu) = CPU time of the process, both cores together. 'vs fp32' = time (folder: "
+          "img/s) relative to torch-fp32. Rows run with OMP_WAIT_POLICY=PASSIVE, as `colorize image/folder` set "
+          "it; 'spin' = OpenMP's default busy-waiting.")
     print(f"targets: 256 px < {TARGETS_MS['256px']:.0f} ms, 12 MP < {TARGETS_MS['12mp_colour']:.0f} ms, "
           f"peak RSS for 12 MP < 2048 MB.")
     print(f"folder: {folder[rows[0][0]]['photos']} photos from {args.data.name}, batch {args.batch_size}, "

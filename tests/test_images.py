@@ -163,3 +163,15 @@ def test_find_images_follows_linked_folders_once(tmp_path, photo):
     (tmp_path / "set" / "linked").symlink_to(tmp_path / "real", target_is_directory=True)
     (tmp_path / "set" / "linked" / "loop").symlink_to(tmp_path / "set", target_is_directory=True)
     assert [p.name for p in find_images(tmp_path / "set")] == ["x.png"]
+
+
+def test_arrays_and_loaded_images_are_accepted_and_bad_arrays_refused(photo):
+    arr = np.asarray(photo)
+    loaded = load_image(arr)
+    assert np.array_equal(loaded.rgb_array(), arr)
+    assert load_image(loaded) is loaded
+    assert load_image(arr[..., :1]).rgb_array().shape == (40, 60, 3)
+    with pytest.raises(ImageError, match="uint8"):
+        load_image(arr.astype(np.float32))
+    with pytest.raises(ImageError, match="shape"):
+        load_image(np.zeros((4, 4, 2), np.uint8))

@@ -7,7 +7,6 @@ CIEDE2000 / PSNR is not predicting colour; one that does not beat them on colour
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,18 +25,6 @@ DEFAULT_MEAN_AB_SOURCE = "bsds500/train + imagenet-sample/train (980 colour phot
 
 #: Photos are reduced to this short side before their ab is averaged: the mean hardly depends on resolution.
 MEAN_AB_SHORT_SIDE = 256
-
-
-def _as_loaded(image) -> LoadedImage:
-    if isinstance(image, LoadedImage):
-        return image
-    if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8:
-            raise ValueError(f"numpy images must be uint8, got {image.dtype}")
-        image = Image.fromarray(image)
-    elif isinstance(image, io.IOBase):
-        image = image.read()
-    return load_image(image)
 
 
 def _with_constant_ab(loaded: LoadedImage, ab: tuple[float, float]) -> Image.Image:
@@ -63,7 +50,7 @@ class GrayBaseline:
     name = "gray"
 
     def colorize(self, image) -> Image.Image:
-        return _with_constant_ab(_as_loaded(image), (0.0, 0.0))
+        return _with_constant_ab(load_image(image), (0.0, 0.0))
 
 
 class MeanAbBaseline:
@@ -85,7 +72,7 @@ class MeanAbBaseline:
         return cls(compute_mean_ab(folder, limit=limit, progress=progress))
 
     def colorize(self, image) -> Image.Image:
-        return _with_constant_ab(_as_loaded(image), self.ab)
+        return _with_constant_ab(load_image(image), self.ab)
 
 
 @dataclass

@@ -199,12 +199,9 @@ class SquareImages:
         shape = (max(1, len(files)), self.side, self.side, 3)
         array = np.lib.format.open_memmap(tmp_path, mode="w+", dtype=np.uint8, shape=shape)
 
-        def sink(i: int, square: np.ndarray) -> None:
-            array[i] = square
-
-        result = self._scan(files, progress, desc, sink)
+        result = self._scan(files, progress, desc, array.__setitem__)
         array.flush()
-        del array
+        del array  # closes the memmap before the rename
         os.replace(tmp_path, array_path)  # atomic: a half-written cache is never picked up
         index = {
             "side": self.side,

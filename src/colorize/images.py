@@ -25,7 +25,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".
 #: Default pixel limit: 12 MP photos are routine, scanned prints reach 60 MP; a 40000x40000 bomb is refused.
 DEFAULT_MAX_PIXELS = 80_000_000
 
-ImageSource = Union[str, Path, bytes, BinaryIO, Image.Image]
+ImageSource = Union[str, Path, bytes, BinaryIO, Image.Image, np.ndarray, "LoadedImage"]
 
 
 class ImageError(ValueError):
@@ -89,11 +89,27 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), mode="L")
 
 
+def _array_to_image(array: np.ndarray) -> Image.Image:
+    if array.dtype != np.uint8:
+        raise ImageError(f"numpy images must be uint8, got {array.dtype}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise ImageError(f"numpy images must be (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    return Image.fromarray(np.ascontiguousarray(array))
+
+
 def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
     """Open, check and decode an image into 8-bit RGB (+ alpha), raising `ImageError` when it is unusable.
 
-    Animated images give their first frame. Grayscale sources come back as RGB with equal channels.
+    Accepts a path, bytes, a binary file, a PIL image, a uint8 array ((H, W), (H, W, 3) or (H, W, 4)) or an
+    already loaded image (returned as it is). Animated images give their first frame. Grayscale sources come back
+    as RGB with equal channels.
     """
+    if isinstance(source, LoadedImage):
+        return source
+    if isinstance(source, np.ndarray):
+        source = _array_to_image(source)
     img = _open(source)
     fmt = img.format or "unknown"
     if not isinstance(source, Image.Image) and fmt not in ALLOWED_FORMATS:

@@ -17,7 +17,6 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import torch
@@ -38,22 +37,7 @@ PRECISIONS = ("fp32", "bf16")
 #: render_size must be a multiple of this (the coarsest stride of the encoder U-Nets).
 RENDER_MULTIPLE = 32
 
-ColorizeInput = Union[ImageSource, np.ndarray, LoadedImage]
-
-
-def as_loaded_image(image: ColorizeInput) -> LoadedImage:
-    """Any accepted input (path, bytes, file, PIL image, uint8 array, LoadedImage) -> LoadedImage."""
-    if isinstance(image, LoadedImage):
-        return image
-    if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8:
-            raise ValueError(f"numpy images must be uint8, got {image.dtype}")
-        if image.ndim == 3 and image.shape[2] == 1:
-            image = image[..., 0]
-        if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (3, 4))):
-            raise ValueError(f"numpy images must be (H, W), (H, W, 3) or (H, W, 4), got shape {image.shape}")
-        image = Image.fromarray(np.ascontiguousarray(image))
-    return load_image(image)
+ColorizeInput = ImageSource  # path, bytes, file, PIL image, uint8 array or LoadedImage
 
 
 def rgb_icc_profile(profile: bytes | None) -> bytes | None:
@@ -156,7 +140,7 @@ class Colorizer:
 
     def colorize_batch(self, images: Sequence[ColorizeInput]) -> list[Image.Image]:
         """`colorize` for several images; those with the same padded render shape share forward passes."""
-        loaded = [as_loaded_image(image) for image in images]
+        loaded = [load_image(image) for image in images]
         predictions = self.predict_ab(loaded)
         return [self._finish(item, ab) for item, ab in zip(loaded, predictions)]
 
