@@ -1,6 +1,6 @@
 """Stage-1 L1 pretraining under one wall-clock budget: pretrained-encoder U-Net vs the from-scratch pix2pix U-Net.
 
-The measurement issue 4 asks for. Both generators run the project's own `Trainer` in its L1-only stage 1 (Adam
+Does a pretrained encoder learn colour faster than training from scratch? Both generators run the project's own `Trainer` in its L1-only stage 1 (Adam
 1e-4), with the same seed, photos, crop size, batch and training-time budget:
 
 * efficientnet_lite0 with its ImageNet-pretrained encoder, and
@@ -170,7 +170,7 @@ def print_summary(pretrained: Curve, scratch: Curve, budget_seconds: float) -> N
     a, b = ends[0].val_l1, ends[1].val_l1
     lower = pretrained.label if a < b else scratch.label if b < a else "neither (equal)"
     print(f"val_l1 at the budget: pretrained {a:.4f} / scratch {b:.4f} = {a / b:.3f}; lower: {lower}")
-    print(f"issue 4 claim (the pretrained encoder reaches a lower val L1 in the same budget): "
+    print(f"claim (the pretrained encoder reaches a lower val L1 in the same budget): "
           f"{'holds' if a < b else 'does NOT hold'} on this run")
 
 
