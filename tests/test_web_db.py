@@ -26,7 +26,7 @@ from colorize.web.config import ExportConfig, env_overrides, resolve_database_ur
 from colorize.web.db import Database
 from colorize.web import repository
 from colorize.web.processing import StoredOriginal, StoredResult
-from web_support import free_port, gray_jpeg, tiny_colorizer
+from web_support import free_port, gray_jpeg, tiny_colorizer, upload
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns that it wants httpx2 one day
@@ -37,12 +37,6 @@ with warnings.catch_warnings():
 @pytest.fixture(scope="module")
 def colorizers():
     return [tiny_colorizer("tiny-a", seed=1), tiny_colorizer("tiny-b", seed=2)]
-
-
-def upload(client, seed=0):
-    response = client.post("/api/results", files={"file": ("p.jpg", gray_jpeg(seed), "image/jpeg")})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 # --- schema and restarts ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from sqlalchemy import event, inspect
 
 from colorize.web import ServeConfig, create_app
 from colorize.web.db import Database, _configure_sqlite
-from web_support import free_port, gray_jpeg, tiny_colorizer
+from web_support import free_port, tiny_colorizer, upload
 
 psycopg = pytest.importorskip("psycopg", reason="the psycopg driver is not installed (pip install 'psycopg[binary]')")
 
@@ -98,12 +98,6 @@ def postgres_url(postgres_server) -> str:
 @pytest.fixture(scope="module")
 def colorizers():
     return [tiny_colorizer("tiny-a", seed=1), tiny_colorizer("tiny-b", seed=2)]
-
-
-def upload(client, seed=0):
-    response = client.post("/api/results", files={"file": ("p.jpg", gray_jpeg(seed), "image/jpeg")})
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def test_postgres_gets_no_sqlite_settings(postgres_url):

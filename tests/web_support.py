@@ -40,6 +40,13 @@ def gray_jpeg(seed: int = 0, size: tuple[int, int] = (48, 64)) -> bytes:
     return buf.getvalue()
 
 
+def upload(client, seed=0):
+    """POST a gray JPEG to the app behind `client`; returns the created result (asserts 201)."""
+    response = client.post("/api/results", files={"file": ("p.jpg", gray_jpeg(seed), "image/jpeg")})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
