@@ -101,24 +101,12 @@ class BudgetStop:
             trainer.request_stop()
 
 
-def initial_val_l1(config: TrainConfig) -> float:
-    """val_l1 at step 0, computed by the trainer's own validation on the generator fit() would start from.
-
-    Uses the Trainer's set-up steps (private: there is no public step-0 hook) so that the data, the seeded
-    initial weights, the precision and the metric are exactly those of the run that follows.
-    """
-    probe = Trainer(config)
-    probe.data = probe._prepare_data()
-    probe._build_models()
-    return probe._validate()
-
-
 def run_model(label: str, config: TrainConfig, budget_seconds: float, keep_checkpoints: bool) -> Curve:
     run_dir = Path(config.out)
     metrics_csv = run_dir / "metrics.csv"
     print(f"\n=== {label} ===", flush=True)
     curve = Curve(label=label, run_dir=run_dir)
-    val0 = initial_val_l1(config)
+    val0 = Trainer(config).initial_val_l1()
     curve.points.append(CurvePoint(epoch=0, step=0, seconds=0.0, images=0, val_l1=val0))
     print(f"step 0 (untrained) val_l1 {val0:.4f}", flush=True)
 

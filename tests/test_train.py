@@ -146,6 +146,16 @@ def test_overfitting_one_batch_with_l1(tmp_path):
     assert l1[0] / min(l1[-3:]) >= 5.0, l1
 
 
+def test_initial_val_l1_scores_the_seeded_untrained_generator_without_training(image_folder, tmp_path):
+    config = TrainConfig(data=image_folder, out=tmp_path / "run", pretrain_epochs=1, gan_epochs=0, cache=False,
+                         **TINY)
+    first, again = Trainer(config).initial_val_l1(), Trainer(config).initial_val_l1()
+    other_seed = Trainer(dataclasses.replace(config, seed=1)).initial_val_l1()
+    assert first == again and other_seed != first
+    assert 0.0 < first < 2.0  # a mean |ab| error in normalised units
+    assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "run" / "metrics.csv").exists()
+
+
 def test_unreadable_files_are_skipped_and_counted(image_folder, tmp_path, capsys):
     from test_data import write_bad_files
 

@@ -218,6 +218,15 @@ class Trainer:
     def discriminator(self) -> nn.Module:
         return self._D_module
 
+    def initial_val_l1(self) -> float:
+        """val_l1 of the generator a fresh `fit()` would start from: same data, seeded weights and precision.
+
+        The step-0 point of a learning curve (e.g. to compare how fast two generators learn from where they start).
+        """
+        self.data = self._prepare_data()
+        self._build_models()
+        return self._validate()
+
     def request_stop(self) -> None:
         """Finish the current step, save a checkpoint, and return from fit() (what Ctrl-C does)."""
         self._stop_requested = True
