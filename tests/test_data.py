@@ -62,6 +62,10 @@ def test_separate_val_folder():
     split = split_files(fake_files(10), val_files=[Path(f"/val/{i}.jpg") for i in range(5)], val_images=3)
     assert len(split.train) == 10 and len(split.val) == 3
     assert all(str(p).startswith("/val/") for p in split.val)
+    # A val folder inside the training folder: its photos are found by the training search too, but never train.
+    val_files = [Path(f"/data/val/{i}.jpg") for i in range(5)]
+    split = split_files(fake_files(10) + val_files, val_files=val_files, val_images=3)
+    assert len(split.train) == 10 and not set(split.train) & set(val_files)
 
 
 def test_bad_counts_are_errors():

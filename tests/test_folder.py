@@ -65,6 +65,10 @@ def test_file_jobs(tmp_path):
         file_jobs(["a.png", "b.png"], tmp_path / "file.png")
     with pytest.raises(ValueError, match="no input"):
         file_jobs([], None)
+    photo = tmp_path / "p.png"  # `-o` naming the photo itself, or its own folder, must never replace it
+    for output in (photo, tmp_path, f"{tmp_path}/"):
+        with pytest.raises(ValueError, match="input photo itself"):
+            file_jobs([photo], output)
 
 
 def test_folder_jobs_mirror_the_tree(image_folder, tmp_path):
@@ -73,6 +77,8 @@ def test_folder_jobs_mirror_the_tree(image_folder, tmp_path):
     assert (image_folder / "real" / "chelsea.jpg", tmp_path / "out" / "real" / "chelsea.webp") in jobs
     with pytest.raises(ValueError, match="differ"):
         folder_jobs(image_folder, image_folder)
+    # The input folder may sit inside the output folder: every photo is still found.
+    assert len(folder_jobs(image_folder, image_folder.parent, "webp")) == 12
     with pytest.raises(FileNotFoundError):
         folder_jobs(tmp_path / "missing", tmp_path / "out")
 

@@ -100,6 +100,41 @@ def test_webp_bmp_tiff_load(photo):
         assert load_image(_encode(photo, fmt)).format == fmt
 
 
+def test_transparent_key_colour_in_gray_and_rgb_pngs_is_alpha(photo):
+    for img, key in ((photo.convert("L"), 0), (photo, (0, 0, 0))):
+        pixels = img.load()
+        pixels[0, 0] = key
+        loaded = load_image(_encode(img, "PNG", transparency=key))
+        alpha = np.asarray(loaded.alpha)
+        assert alpha[0, 0] == 0 and alpha.max() == 255
+
+
+def test_tiff_layout_tags_stay_out_of_the_kept_exif(photo):
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    exif[700] = b"<x:xmpmeta>" + b" " * 70_000 + b"</x:xmpmeta>"  # XMP: too big for a JPEG's EXIF segment
+    loaded = load_image(_encode(photo, "TIFF", exif=exif))
+    kept = Image.Exif()
+    kept.load(loaded.exif)
+    assert dict(kept) == {0x010F: "TestCam"}  # no strip offsets, sizes or XMP
+
+
+def test_files_opened_from_a_path_are_closed(tmp_path, photo):
+    import gc
+    import warnings
+
+    frames = [photo, photo.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    gif = tmp_path / "anim.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert load_image(gif).n_frames == 2
+        with pytest.raises(ImageError, match="megapixels"):
+            load_image(gif, max_pixels=10)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -114,6 +114,16 @@ def test_resume_continues_exactly_across_both_stages(image_folder, tmp_path):
     assert ref_rows[0]["loss_D"] == "" and float(ref_rows[0]["loss_G_L1"]) > 0  # no D in stage 1
 
 
+def test_resume_takes_the_learning_rate_and_beta1_from_the_command_line(image_folder, tmp_path):
+    first = run_config(image_folder, tmp_path / "run", pretrain_epochs=0, gan_epochs=1)
+    Trainer(first).fit()
+    seen = []
+    resumed = dataclasses.replace(first, resume=True, gan_epochs=2, lr=5e-5, beta1=0.9)
+    Trainer(resumed, on_step=lambda trainer, step: seen.append(
+        {(g["lr"], g["betas"]) for opt in (trainer.opt_G, trainer.opt_D) for g in opt.param_groups})).fit()
+    assert seen and all(groups == {(5e-5, (0.9, 0.999))} for groups in seen)
+
+
 def test_ctrl_c_saves_a_checkpoint_mid_epoch(image_folder, tmp_path):
     import os
     import signal

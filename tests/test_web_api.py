@@ -172,6 +172,13 @@ def test_ratings_are_stored_listed_and_validated(client):
                           ({"stars": 4, "comment": "x" * 2001}, "at most 2000"), ({}, "stars: Field required")]:
         response = client.post(f"/api/results/{result_id}/ratings", json=body)
         assert response.status_code == 422 and message in response.json()["detail"]
+    # Control characters (NUL breaks PostgreSQL) are dropped; line breaks and tabs stay.
+    cleaned = client.post(f"/api/results/{result_id}/ratings", json={"stars": 4, "comment": "a\x00b\x07\nc\td"})
+    assert cleaned.status_code == 201 and cleaned.json()["comment"] == "ab\nc\td"
+    # Bodies of the small JSON routes are capped before anything reads them into memory.
+    huge = client.post(f"/api/results/{result_id}/ratings", content=b'{"stars": 3, "comment": "' + b"x" * 2**20
+                       + b'"}', headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and "64 KB" in huge.json()["detail"]
     missing = "0" * 32
     assert client.post(f"/api/results/{missing}/ratings", json={"stars": 3}).status_code == 404
     assert client.get(f"/api/results/{missing}/ratings").status_code == 404
@@ -370,6 +377,7 @@ def test_comparison_orders_are_random_and_pick_recent_uploads(client):
 def test_comparison_errors(tmp_path, colorizers, client):
     assert client.post("/api/comparisons", json={}).status_code == 404  # nothing uploaded yet
     assert client.post("/api/comparisons", json={"upload_id": "f" * 32}).status_code == 404
+    assert client.post("/api/comparisons", json={"upload_id": "../x"}).status_code == 422
     assert client.get(f"/api/comparisons/{'0' * 32}/left").status_code == 404
     assert client.get(f"/api/comparisons/{'0' * 32}/middle").status_code == 422
     assert client.post(f"/api/comparisons/{'0' * 32}/vote", json={"winner": "left"}).status_code == 404
@@ -377,6 +385,15 @@ def test_comparison_errors(tmp_path, colorizers, client):
         upload(single, gray_jpeg())
         response = single.post("/api/comparisons", json={})
         assert response.status_code == 409 and "two models" in response.json()["detail"]
+    with make_client(tmp_path / "strict", colorizers) as strict:
+        result = upload(strict, gray_jpeg()).json()
+        services = strict.app.state.services
+        services.config.max_pixels = 10  # lowered after the upload: the second model cannot read it any more
+        response = strict.post("/api/comparisons", json={"upload_id": result["upload_id"]})
+        assert response.status_code == 409 and "cannot be colorized again" in response.json()["detail"]
+        services.storage.path(services.result(result["id"]).image_file).unlink()
+        missing = strict.get(result["urls"]["image"])
+        assert missing.status_code == 404 and "missing" in missing.json()["detail"]
 
 
 def test_duplicate_model_names_are_refused(tmp_path, colorizers):

@@ -184,7 +184,7 @@ def _populated_storage(tmp_path, colorizers) -> Path:
     with TestClient(create_app(ServeConfig(storage=str(storage)), colorizers=colorizers)) as client:
         first, second = upload(client, 1), upload(client, 2)
         client.post(f"/api/results/{first['id']}/ratings", json={"stars": 5, "comment": 'say "cheese", ok'})
-        client.post(f"/api/results/{second['id']}/ratings", json={"stars": 2})
+        client.post(f"/api/results/{second['id']}/ratings", json={"stars": 2, "comment": "=1+1"})
         for winner in ("left", "tie"):
             pair = client.post("/api/comparisons", json={}).json()
             client.post(f"/api/comparisons/{pair['id']}/vote", json={"winner": winner})
@@ -197,8 +197,9 @@ def test_export_ratings_writes_csv_and_json(tmp_path, colorizers, capsys):
     assert "wrote 2 ratings" in capsys.readouterr().out
     with (tmp_path / "csv" / "ratings.csv").open(newline="") as fh:
         ratings = list(csv.DictReader(fh))
+    # A comment that a spreadsheet would run as a formula is written as text; the JSON export keeps it as is.
     assert [(r["stars"], r["comment"], r["model"]) for r in ratings] == [
-        ("5", 'say "cheese", ok', "tiny-a"), ("2", "", "tiny-a")]
+        ("5", 'say "cheese", ok', "tiny-a"), ("2", "'=1+1", "tiny-a")]
     with (tmp_path / "csv" / "votes.csv").open(newline="") as fh:
         votes = list(csv.DictReader(fh))
     assert [v["winner"] for v in votes] == ["left", "tie"]
@@ -208,7 +209,7 @@ def test_export_ratings_writes_csv_and_json(tmp_path, colorizers, capsys):
     assert main(["export-ratings", "--db", f"sqlite:///{storage / 'colorize.db'}", "--format", "json",
                  "--out", str(tmp_path / "json")]) == 0
     as_json = json.loads((tmp_path / "json" / "ratings.json").read_text())
-    assert [(r["stars"], r["comment"]) for r in as_json] == [(5, 'say "cheese", ok'), (2, "")]
+    assert [(r["stars"], r["comment"]) for r in as_json] == [(5, 'say "cheese", ok'), (2, "=1+1")]
     assert len(json.loads((tmp_path / "json" / "votes.json").read_text())) == 2
 
 

@@ -65,7 +65,8 @@ def split_files(
     Val gets `val_images` of the sample but never more than `val_fraction` of it, and at least one photo when the
     sample has two or more (the defaults give the design's 8,000 / 2,000 split of 10,000 photos; a 200-photo
     folder splits 160 / 40). With a separate `val_files` list, every sampled file trains and val is a seeded
-    sample of at most `val_images` of `val_files`. The result depends only on the file names and the seed.
+    sample of at most `val_images` of `val_files`, and no file of `val_files` trains. The result depends only on the
+    file names and the seed.
     """
     if max_images < 1:
         raise ValueError(f"max_images must be at least 1, got {max_images}")
@@ -79,7 +80,9 @@ def split_files(
     if val_files is not None:
         val_files = sorted(val_files)
         val = sorted(rng.sample(val_files, min(val_images, len(val_files))))
-        return Split(train=sample, val=val)
+        # A val folder inside the training folder (found by its recursive search) must not train too.
+        held_out = {Path(p).resolve() for p in val_files}
+        return Split(train=[p for p in sample if Path(p).resolve() not in held_out], val=val)
     n = len(sample)
     n_val = min(val_images, int(n * val_fraction))
     if n >= 2 and val_images > 0 and val_fraction > 0:

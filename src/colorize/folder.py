@@ -23,6 +23,9 @@ _FORMAT_OF_SUFFIX = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "W
 _SUFFIX_OF_FORMAT = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
 
 
+#: The most EXIF a JPEG APP1 segment can carry (64 KB minus its header).
+MAX_JPEG_EXIF_BYTES = 65_533
+
 def output_suffix(source: Path, fmt: str) -> str:
     """The output file's suffix for `source`: JPEG and WebP stay as they are with "same", everything else -> PNG."""
     if fmt not in OUTPUT_FORMATS:
@@ -61,6 +64,8 @@ def save_result(image: Image.Image, path: str | Path, quality: int = 95) -> Path
     for key in ("icc_profile", "exif"):
         if image.info.get(key):
             params[key] = image.info[key]
+    if fmt == "JPEG" and len(params.get("exif", b"")) > MAX_JPEG_EXIF_BYTES:
+        del params["exif"]  # one JPEG segment cannot hold it; the photo matters more than its metadata
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     try:
@@ -213,12 +218,21 @@ def folder_jobs(input_dir: str | Path, output_dir: str | Path, fmt: str = "same"
     out_resolved = output_dir.resolve()
     if out_resolved == input_dir.resolve():
         raise ValueError("the output folder must differ from the input folder (outputs would replace the photos)")
+    output_inside_input = input_dir.resolve() in out_resolved.parents
     jobs = []
     for source in find_images(input_dir):
-        if out_resolved in source.resolve().parents:
+        if output_inside_input and out_resolved in source.resolve().parents:
             continue
         relative = source.relative_to(input_dir)
         jobs.append((source, output_dir / relative.with_suffix(output_suffix(source, fmt))))
+    return _refuse_overwriting_inputs(jobs)
+
+
+def _refuse_overwriting_inputs(jobs: list[tuple[Path, Path]]) -> list[tuple[Path, Path]]:
+    """The jobs, unless one would write over its own input (a photo must never be replaced by its result)."""
+    for source, target in jobs:
+        if source.resolve() == target.resolve():
+            raise ValueError(f"{target} is the input photo itself; choose another output name or folder")
     return jobs
 
 
@@ -239,7 +253,7 @@ def file_jobs(inputs: Iterable[str | Path], output: str | Path | None, fmt: str 
         format_of_path(out)  # fail now, before any work, on an unknown suffix
         if fmt != "same" and output_suffix(out, fmt) != out.suffix.lower().replace(".jpeg", ".jpg"):
             raise ValueError(f"--format {fmt} contradicts the output file name {out.name}")
-        return [(inputs[0], out)]
+        return _refuse_overwriting_inputs([(inputs[0], out)])
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} is a file; with several inputs the output must be a folder")
-    return [(p, out / f"{p.stem}{output_suffix(p, fmt)}") for p in inputs]
+    return _refuse_overwriting_inputs([(p, out / f"{p.stem}{output_suffix(p, fmt)}") for p in inputs])

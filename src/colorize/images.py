@@ -111,8 +111,29 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
     if isinstance(source, np.ndarray):
         source = _array_to_image(source)
     img = _open(source)
+    if isinstance(source, Image.Image):
+        return _decode(img, source_is_image=True, max_pixels=max_pixels)
+    # Opened here, so closed here: on errors, and for multi-frame files whose handle Pillow keeps open.
+    try:
+        loaded = _decode(img, source_is_image=False, max_pixels=max_pixels)
+    except BaseException:
+        img.close()
+        raise
+    if loaded.n_frames > 1:  # Pillow closes single-frame files itself once they are loaded
+        if loaded.rgb is img:
+            loaded.rgb = img.copy()
+        img.close()
+    return loaded
+
+
+#: TIFF's first IFD holds the file's layout (strip offsets, sizes, compression) beside the camera's tags; only these
+#: describe the photo and may travel into an output's EXIF.
+_TIFF_EXIF_TAGS = (0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)  # Make, Model, Software, DateTime, Artist, ©
+
+
+def _decode(img: Image.Image, *, source_is_image: bool, max_pixels: int) -> LoadedImage:
     fmt = img.format or "unknown"
-    if not isinstance(source, Image.Image) and fmt not in ALLOWED_FORMATS:
+    if not source_is_image and fmt not in ALLOWED_FORMATS:
         raise ImageError(f"unsupported image format {fmt} (supported: JPEG, PNG, WebP, BMP, TIFF, GIF)")
     width, height = img.size
     if width < 1 or height < 1:
@@ -129,6 +150,12 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
             img.seek(0)
         img.load()
         exif = img.getexif()
+        if fmt == "TIFF":
+            kept = Image.Exif()
+            for tag in (*_TIFF_EXIF_TAGS, 0x0112):
+                if tag in exif:
+                    kept[tag] = exif[tag]
+            exif = kept
         exif_bytes = exif.tobytes() if len(exif) else None
         if exif.get(0x0112, 1) != 1:  # exif_transpose copies even when there is nothing to rotate
             img = ImageOps.exif_transpose(img)
@@ -143,8 +170,8 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     elif mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
         img = img.convert("RGB")
-    elif mode in ("LA", "La", "PA", "RGBa"):
-        img = img.convert("RGBA")
+    elif mode in ("LA", "La", "PA", "RGBa") or (mode in ("L", "RGB") and "transparency" in img.info):
+        img = img.convert("RGBA")  # a tRNS key colour in an L or RGB PNG is transparency too
     if img.mode == "RGBA":
         alpha = img.getchannel("A")
     rgb = img if img.mode == "RGB" else img.convert("RGB")

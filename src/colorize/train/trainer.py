@@ -445,6 +445,18 @@ class Trainer:
             self.opt_G = torch.optim.Adam(self._G_module.parameters(), lr=config.lr, betas=betas)
             self.opt_D = torch.optim.Adam(self._D_module.parameters(), lr=config.lr, betas=betas)
 
+    def _apply_optimizer_settings(self) -> None:
+        """Learning rates and betas from the config, also over a resumed optimiser's saved ones."""
+        config = self.config
+        if self.stage == "pretrain":
+            for group in self.opt_G.param_groups:
+                group["lr"] = config.pretrain_lr
+            return
+        for optimizer in (self.opt_G, self.opt_D):
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr
+                group["betas"] = (config.beta1, 0.999)
+
     # -- one step
     def _gan_step(self, l_norm: torch.Tensor, ab_real: torch.Tensor) -> dict[str, float]:
         amp = autocast_context(self.device, self.precision)
@@ -756,6 +768,7 @@ class Trainer:
             self.opt_G.load_state_dict(ckpt["optimizer_G"])
             if self.opt_D is not None and ckpt["optimizer_D"] is not None:
                 self.opt_D.load_state_dict(ckpt["optimizer_D"])
+            self._apply_optimizer_settings()  # the saved state brings its own lr / betas; the command line wins
             self.scaler_G.load_state_dict(ckpt["scaler_G"])
             self.scaler_D.load_state_dict(ckpt["scaler_D"])
         elif batches_done:

@@ -136,7 +136,10 @@ def get_result(request: Request, result_id: ResultId):
 
 def _file(request: Request, name: str, **kwargs) -> FileResponse:
     storage = services(request).storage
-    return FileResponse(storage.path(name), media_type=storage.content_type(name), headers=IMAGE_HEADERS, **kwargs)
+    path = storage.path(name)
+    if not path.is_file():
+        raise HTTPException(404, detail="the image file is missing from the server's storage")
+    return FileResponse(path, media_type=storage.content_type(name), headers=IMAGE_HEADERS, **kwargs)
 
 
 _IMAGE = {"content": {"image/*": {}}, "description": "the image"}
@@ -215,6 +218,8 @@ async def create_comparison(request: Request, body: ComparisonIn | None = None):
                                             svc.config.max_pixels)
             except QueueFull as exc:
                 raise _busy(exc) from exc
+            except (ImageError, OSError) as exc:  # limits lowered since the upload, or its file is gone
+                raise HTTPException(409, detail=f"this upload cannot be colorized again: {exc}") from exc
             existing = await run_in_threadpool(svc.add_result, upload_id, stored, SOURCE_COMPARISON)
         result_ids.append(existing.id)
     comparison = await run_in_threadpool(svc.add_comparison, upload_id, result_ids[0], result_ids[1])

@@ -26,6 +26,17 @@ def _check_exists(url: str) -> None:
             raise FileNotFoundError(f"{parsed.database}: no database there (give --db or --storage)")
 
 
+#: A CSV cell starting with one of these runs as a formula in spreadsheet programs.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value):
+    """Visitor text (comments) as inert spreadsheet text: a leading apostrophe before a formula character."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _write(path: Path, rows: list[dict], fields: tuple[str, ...], fmt: str) -> None:
     if fmt == "json":
         path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -33,7 +44,7 @@ def _write(path: Path, rows: list[dict], fields: tuple[str, ...], fmt: str) -> N
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: _csv_safe(value) for key, value in row.items()} for row in rows)
 
 
 def export_evaluations(config: ExportConfig) -> dict:

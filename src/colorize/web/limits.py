@@ -1,5 +1,8 @@
 """Refuse oversize uploads while they stream in, and refuse uploads outright while the job queue is full.
 
+Every other request body (ratings, comparisons, votes: small JSON) gets a small cap of its own, so no route reads
+an unbounded body into memory before validating it.
+
 This runs before FastAPI parses the multipart body: a Content-Length over the limit is refused without reading
 a byte, and a body without one (chunked) is counted as it arrives and cut off as soon as it passes the limit, so
 a 2 GB upload costs at most the limit in bandwidth and temporary disk, never memory.
@@ -12,6 +15,8 @@ from typing import Awaitable, Callable
 
 #: Room for the multipart boundary lines and headers around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
+#: Cap on the body of every request that is not a photo upload: far above any valid rating or vote.
+SMALL_BODY_BYTES = 64 * 1024
 
 
 async def send_json_error(send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
@@ -24,30 +29,35 @@ async def send_json_error(send, status: int, detail: str, headers: dict[str, str
 
 
 class UploadLimitMiddleware:
-    """ASGI middleware for the POST routes in `paths`.
+    """ASGI middleware: POST routes in `paths` take bodies up to `max_body_bytes`, other bodies `small_body_bytes`.
 
     `busy()` returns the Retry-After seconds when uploads should be refused right away (queue full), else None.
     """
 
     def __init__(self, app, max_body_bytes: int, paths: tuple[str, ...],
-                 busy: Callable[[], int | None] | None = None):
+                 busy: Callable[[], int | None] | None = None, small_body_bytes: int = SMALL_BODY_BYTES):
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.small_body_bytes = small_body_bytes
         self.paths = frozenset(paths)
         self.busy = busy
 
-    def _too_large(self) -> str:
-        limit_mb = (self.max_body_bytes - MULTIPART_OVERHEAD) / (1024 * 1024)
-        return f"the upload is too large; the limit is {limit_mb:g} MB"
+    def _too_large(self, upload: bool) -> str:
+        if upload:
+            limit_mb = (self.max_body_bytes - MULTIPART_OVERHEAD) / (1024 * 1024)
+            return f"the upload is too large; the limit is {limit_mb:g} MB"
+        return f"the request body is too large; the limit is {self.small_body_bytes // 1024} KB"
 
     async def __call__(self, scope, receive, send) -> Awaitable[None] | None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in self.paths:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
+        upload = scope["method"] == "POST" and scope["path"] in self.paths
+        limit = self.max_body_bytes if upload else self.small_body_bytes
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            return await send_json_error(send, 413, self._too_large())
-        retry_after = self.busy() if self.busy else None
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await send_json_error(send, 413, self._too_large(upload))
+        retry_after = self.busy() if self.busy and upload else None
         if retry_after is not None:
             return await send_json_error(send, 503, f"the server is busy; try again in {retry_after} s",
                                          {"Retry-After": str(retry_after)})
@@ -63,10 +73,10 @@ class UploadLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit:
                     cut_off = True
                     if not started:
-                        await send_json_error(send, 413, self._too_large())
+                        await send_json_error(send, 413, self._too_large(upload))
                     # The application sees a client that went away and stops parsing.
                     return {"type": "http.disconnect"}
             return message

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 #: The database keeps naive UTC times; the API says they are UTC so browsers show local time correctly.
 UtcDatetime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=timezone.utc))]
@@ -48,6 +49,12 @@ class RatingIn(BaseModel):
     stars: int = Field(ge=1, le=5, description="1 (bad) to 5 (excellent)")
     comment: str = Field(default="", max_length=2000)
 
+    @field_validator("comment")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        # Control characters (NUL above all, which PostgreSQL refuses) carry nothing a reader needs.
+        return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
 
 class RatingOut(BaseModel):
     id: int
@@ -71,7 +78,8 @@ class ModelOut(BaseModel):
 
 
 class ComparisonIn(BaseModel):
-    upload_id: str | None = Field(default=None, description="the upload to compare on; empty: a recent one")
+    upload_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$",
+                                  description="the upload to compare on (32 hex digits); empty: a recent one")
 
 
 class ComparisonOut(BaseModel):

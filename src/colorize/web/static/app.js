@@ -148,9 +148,10 @@ function showRating(rating) {
   $("comment").value = "";
   $("rate-submit").disabled = true;
   $("rating-status").textContent = "";
-  if (rating?.last_stars) {
-    $(`star-${rating.last_stars}`).checked = true;
-    $("rating-status").textContent = `You rated this ${starText(rating.last_stars)}`;
+  // Ratings are anonymous: what the page knows is everyone's, so it says so instead of pre-ticking the stars.
+  if (rating?.count) {
+    const times = rating.count === 1 ? "once" : `${rating.count} times`;
+    $("rating-status").textContent = `Rated ${times}, ${rating.mean.toFixed(1)} of 5 on average`;
   }
 }
 
@@ -170,7 +171,12 @@ function setupRating() {
         comment: $("comment").value,
       });
       $("rating-status").textContent = `Saved ${starText(rating.stars)} — thank you!`;
-      state.current.rating = { ...state.current.rating, last_stars: rating.stars, last_comment: rating.comment };
+      const before = state.current.rating || { count: 0, mean: 0 };
+      const count = (before.count || 0) + 1;
+      state.current.rating = {
+        ...before, count, mean: ((before.mean || 0) * (count - 1) + rating.stars) / count,
+        last_stars: rating.stars, last_comment: rating.comment,
+      };
     } catch (err) {
       showError(errorText(err));
       $("rate-submit").disabled = false;
