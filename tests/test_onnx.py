@@ -60,6 +60,15 @@ def test_metadata_describes_the_generator(exported):
     assert colorizer.name == "tiny" and colorizer.size_multiple == 32
 
 
+def test_export_leaves_the_callers_module_in_its_mode(tmp_path):
+    model = tiny_generator().train()
+    export_onnx(model, tmp_path / "t.onnx")
+    assert model.training  # exported in eval mode, handed back in training mode
+    model.eval()
+    export_onnx(model, tmp_path / "e.onnx")
+    assert not model.training
+
+
 def test_encoder_unet_exports_too(tmp_path):
     from colorize.models import build_generator
 

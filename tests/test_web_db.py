@@ -51,6 +51,17 @@ def test_sqlite_database_is_created_on_start_in_wal_mode(tmp_path, colorizers):
     database.dispose()
 
 
+def test_in_memory_sqlite_is_one_database_for_every_thread():
+    database = Database("sqlite://")
+    database.create_schema()
+    tables: list = []
+    worker = threading.Thread(target=lambda: tables.extend(inspect(database.engine).get_table_names()))
+    worker.start()
+    worker.join(30)
+    assert {"uploads", "results", "ratings"} <= set(tables)
+    database.dispose()
+
+
 def test_explicit_database_url_is_used(tmp_path, colorizers):
     url = f"sqlite:///{tmp_path / 'elsewhere' / 'ratings.sqlite'}"
     with TestClient(create_app(ServeConfig(storage=str(tmp_path / "data"), db=url), colorizers=colorizers)) as c:

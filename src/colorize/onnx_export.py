@@ -34,11 +34,10 @@ def _sample_input(model: nn.Module) -> torch.Tensor:
     return torch.zeros(1, 1, side, side)
 
 
-def export_onnx_bytes(model: nn.Module, opset: int = DEFAULT_OPSET) -> bytes:
-    """The ONNX model (bytes) of a generator: input "l_norm" [B,1,H,W] -> output "ab_norm" [B,2,H,W]."""
+def _export(model: nn.Module, opset: int):
+    """The TorchScript ONNX export of an eval-mode generator, as an onnx ModelProto."""
     import onnx
 
-    model = model.eval()
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         # The TorchScript exporter announces its deprecation and notes constant-folding limits; neither matters
@@ -55,7 +54,17 @@ def export_onnx_bytes(model: nn.Module, opset: int = DEFAULT_OPSET) -> bytes:
             opset_version=opset,
             do_constant_folding=True,
         )
-    proto = onnx.load_from_string(buffer.getvalue())
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def export_onnx_bytes(model: nn.Module, opset: int = DEFAULT_OPSET) -> bytes:
+    """The ONNX model (bytes) of a generator: input "l_norm" [B,1,H,W] -> output "ab_norm" [B,2,H,W]."""
+    was_training = model.training
+    model.eval()
+    try:
+        proto = _export(model, opset)
+    finally:
+        model.train(was_training)  # the caller's module comes back in the mode it was given in
     metadata = {
         "format": METADATA_FORMAT,
         "arch": str(getattr(model, "arch", type(model).__name__)),
