@@ -435,18 +435,14 @@ class Trainer:
         self._apply_freeze(epoch)
         if stage == self.stage:
             return
-        config = self.config
         self.stage = stage
-        if stage == "pretrain":
-            self.opt_G = torch.optim.Adam(self._G_module.parameters(), lr=config.pretrain_lr)
-            self.opt_D = None
-        else:
-            betas = (config.beta1, 0.999)
-            self.opt_G = torch.optim.Adam(self._G_module.parameters(), lr=config.lr, betas=betas)
-            self.opt_D = torch.optim.Adam(self._D_module.parameters(), lr=config.lr, betas=betas)
+        self.opt_G = torch.optim.Adam(self._G_module.parameters())
+        self.opt_D = torch.optim.Adam(self._D_module.parameters()) if stage == "gan" else None
+        self._apply_optimizer_settings()
 
     def _apply_optimizer_settings(self) -> None:
-        """Learning rates and betas from the config, also over a resumed optimiser's saved ones."""
+        """The stage's learning rate (and betas for the GAN) from the config: on new optimisers, and over a resumed
+        optimiser's saved ones. Stage 1 keeps Adam's default betas (0.9, 0.999)."""
         config = self.config
         if self.stage == "pretrain":
             for group in self.opt_G.param_groups:
