@@ -64,9 +64,9 @@ def split_files(
 
     Val gets `val_images` of the sample but never more than `val_fraction` of it, and at least one photo when the
     sample has two or more (the defaults give the design's 8,000 / 2,000 split of 10,000 photos; a 200-photo
-    folder splits 160 / 40). With a separate `val_files` list, every sampled file trains and val is a seeded
-    sample of at most `val_images` of `val_files`, and no file of `val_files` trains. The result depends only on the
-    file names and the seed.
+    folder splits 160 / 40). With a separate `val_files` list, val is a seeded sample of at most `val_images` of
+    them, and every sampled file that is not one of them trains. The result depends only on the file names and
+    the seed.
     """
     if max_images < 1:
         raise ValueError(f"max_images must be at least 1, got {max_images}")

@@ -26,6 +26,7 @@ _SUFFIX_OF_FORMAT = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
 #: The most EXIF a JPEG APP1 segment can carry (64 KB minus its header).
 MAX_JPEG_EXIF_BYTES = 65_533
 
+
 def output_suffix(source: Path, fmt: str) -> str:
     """The output file's suffix for `source`: JPEG and WebP stay as they are with "same", everything else -> PNG."""
     if fmt not in OUTPUT_FORMATS:
@@ -215,10 +216,10 @@ def folder_jobs(input_dir: str | Path, output_dir: str | Path, fmt: str = "same"
     input_dir, output_dir = Path(input_dir), Path(output_dir)
     if not input_dir.is_dir():
         raise FileNotFoundError(f"{input_dir}: no such folder")
-    out_resolved = output_dir.resolve()
-    if out_resolved == input_dir.resolve():
+    in_resolved, out_resolved = input_dir.resolve(), output_dir.resolve()
+    if out_resolved == in_resolved:
         raise ValueError("the output folder must differ from the input folder (outputs would replace the photos)")
-    output_inside_input = input_dir.resolve() in out_resolved.parents
+    output_inside_input = in_resolved in out_resolved.parents
     jobs = []
     for source in find_images(input_dir):
         if output_inside_input and out_resolved in source.resolve().parents:

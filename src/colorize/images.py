@@ -111,15 +111,15 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
     if isinstance(source, np.ndarray):
         source = _array_to_image(source)
     img = _open(source)
-    if isinstance(source, Image.Image):
-        return _decode(img, source_is_image=True, max_pixels=max_pixels)
-    # Opened here, so closed here: on errors, and for multi-frame files whose handle Pillow keeps open.
+    # A file opened here is closed here: on errors, and when multi-frame (Pillow keeps those handles open).
+    opened_here = not isinstance(source, Image.Image)
     try:
-        loaded = _decode(img, source_is_image=False, max_pixels=max_pixels)
+        loaded = _decode(img, check_format=opened_here, max_pixels=max_pixels)
     except BaseException:
-        img.close()
+        if opened_here:
+            img.close()
         raise
-    if loaded.n_frames > 1:  # Pillow closes single-frame files itself once they are loaded
+    if opened_here and loaded.n_frames > 1:  # Pillow closes single-frame files itself once they are loaded
         if loaded.rgb is img:
             loaded.rgb = img.copy()
         img.close()
@@ -131,9 +131,9 @@ def load_image(source: ImageSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
 _TIFF_EXIF_TAGS = (0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)  # Make, Model, Software, DateTime, Artist, ©
 
 
-def _decode(img: Image.Image, *, source_is_image: bool, max_pixels: int) -> LoadedImage:
+def _decode(img: Image.Image, *, check_format: bool, max_pixels: int) -> LoadedImage:
     fmt = img.format or "unknown"
-    if not source_is_image and fmt not in ALLOWED_FORMATS:
+    if check_format and fmt not in ALLOWED_FORMATS:
         raise ImageError(f"unsupported image format {fmt} (supported: JPEG, PNG, WebP, BMP, TIFF, GIF)")
     width, height = img.size
     if width < 1 or height < 1:

@@ -15,6 +15,7 @@ from colorize.web.jobs import QueueFull
 from colorize.web.processing import process_stored, process_upload
 from colorize.web.repository import AlreadyVoted
 from colorize.web.schemas import (
+    ID_PATTERN,
     ComparisonIn,
     ComparisonOut,
     ErrorOut,
@@ -31,7 +32,6 @@ from colorize.web.services import NotFound, WebServices, download_filename
 
 router = APIRouter(prefix="/api")
 
-ID_PATTERN = r"^[0-9a-f]{32}$"
 ResultId = Annotated[str, Path(pattern=ID_PATTERN, description="a result id (32 hex digits)")]
 ComparisonId = Annotated[str, Path(pattern=ID_PATTERN, description="a comparison id (32 hex digits)")]
 #: Image files never change once written, so browsers may keep them; nosniff: an upload is only ever an image.

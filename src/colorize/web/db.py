@@ -144,9 +144,10 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
+        in_memory = database in (None, "", ":memory:") or "mode=memory" in str(url)
+        if not in_memory and not database.startswith("file:"):
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        if database in (None, "", ":memory:") or "mode=memory" in str(url):
+        if in_memory:
             # An in-memory database exists per connection: every thread must share the one that has the schema.
             engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": 30})
         else:

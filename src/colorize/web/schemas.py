@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
+#: Every id the API hands out (uploads, results, comparisons): a uuid4 as 32 lowercase hex digits.
+ID_PATTERN = r"^[0-9a-f]{32}$"
 #: The database keeps naive UTC times; the API says they are UTC so browsers show local time correctly.
 UtcDatetime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=timezone.utc))]
 
@@ -78,7 +80,7 @@ class ModelOut(BaseModel):
 
 
 class ComparisonIn(BaseModel):
-    upload_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$",
+    upload_id: str | None = Field(default=None, pattern=ID_PATTERN,
                                   description="the upload to compare on (32 hex digits); empty: a recent one")
 
 
