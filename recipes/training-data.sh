@@ -1,5 +1,5 @@
 # Sourced by the training recipes: sets $repo, $run and $data, a folder of links to the training photos
-# (BSDS500 train + the ImageNet sample), so the data sets are read in place and never copied.
+# (BSDS500 train, the ImageNet sample and Imagenette), so the data sets are read in place and never copied.
 # BSDS500 val is left out: it is the held-out set of docs/model-card.md.
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 datasets="${DATASETS:-$repo/../shared/datasets}"
@@ -8,5 +8,6 @@ data="$run/data"
 mkdir -p "$data"
 ln -sfn "$datasets/bsds500/train" "$data/bsds500-train"
 ln -sfn "$datasets/imagenet-sample/train" "$data/imagenet-sample-train"
+ln -sfn "$datasets/imagenette/train" "$data/imagenette-train"
 resume=()
 if [ -f "$run/checkpoints/last.pt" ]; then resume=(--resume); fi
