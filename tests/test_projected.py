@@ -28,7 +28,7 @@ def test_feature_network_never_trains():
     torch.manual_seed(0)
     D = ProjectedDiscriminator(pretrained=False)
     D.train()
-    assert not D.features.training, "the frozen features must keep ImageNet's BatchNorm statistics"
+    assert not D.features.net.training, "the frozen features must keep ImageNet's BatchNorm statistics"
     frozen = _frozen_state(D)
     projections = [h.project.weight.clone() for h in D.heads]
     heads_before = [p.clone() for p in D.trainable_parameters()]

