@@ -215,7 +215,7 @@ def main() -> None:
                              num_downs=num_downs)),
     ]
     probe = Trainer(runs[0][1])
-    print(machine_line(args.threads or torch.get_num_threads(), probe.precision, probe.channels_last))
+    print(machine_line(args.threads or torch.get_num_threads(), probe.runtime.precision, probe.runtime.channels_last))
     print(f"data: {args.data} (train), {args.val_data} ({args.val_images} val photos); {args.size} px, "
           f"batch {args.batch_size}, {args.steps_per_epoch} steps per curve point, seed {args.seed}; "
           f"stage 1 (L1 only, Adam {runs[0][1].pretrain_lr:g}); budget {budget_seconds:.0f} s of training per "

@@ -20,7 +20,7 @@ from colorize.models.backbones import (
     pretrained_weights_path,
 )
 from colorize.models.encoder_unet import l_norm_to_gray_srgb
-from tests.conftest import skimage_photo
+from conftest import skimage_photo
 
 HAS_TORCHVISION = importlib.util.find_spec("torchvision") is not None
 IMAGENET_CATS = range(281, 286)  # tabby, tiger cat, Persian, Siamese, Egyptian cat
@@ -75,6 +75,20 @@ def test_pretrained_lite0_sees_a_cat_in_chelsea_in_colour_and_through_the_l_chan
     # What the encoder U-Net feeds the backbone: L only, turned back into a gray sRGB photo.
     l_norm, _ = rgb_to_model_space(rgb)
     assert _classify(net, l_norm_to_gray_srgb(l_norm).expand(-1, 3, -1, -1)) in IMAGENET_CATS
+
+
+def test_pooled_features_are_the_frozen_classifiers_last_map_averaged(no_network):
+    features = backbones.PooledFeatures("efficientnet_lite0").train()
+    assert not features.net.training and not any(p.requires_grad for p in features.parameters())
+    photos = torch.stack([torch.from_numpy(skimage_photo(name, 96)[:96, :96].copy()).permute(2, 0, 1).float() / 255
+                          for name in ("chelsea", "coffee")])
+    with torch.no_grad():
+        pooled = features(photos)
+        # The classifier's own head: dropout (off in eval) and the fc layer on exactly these pooled features.
+        assert torch.allclose(features.net((photos - 127 / 255) / (128 / 255)), features.net._fc(pooled), atol=1e-4)
+    assert pooled.shape == (2, features.dim) and not torch.allclose(pooled[0], pooled[1])
+    with pytest.raises(ValueError, match="EfficientNet-Lite"):
+        backbones.PooledFeatures("resnet18")
 
 
 def test_random_lite0_does_not_see_the_cat_reliably():

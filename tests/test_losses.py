@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from colorize.losses import DEFAULT_LAMBDA_L1, GANLoss, L1Loss
+from colorize.losses import GANLoss, L1Loss
 
 
 @pytest.fixture
@@ -59,8 +59,41 @@ def test_bf16_predictions_give_fp32_losses_with_gradients(logits):
 
 
 def test_l1_is_lambda_times_mean_absolute_error():
+    from colorize.train import TrainConfig
+
     a, b = torch.rand(2, 2, 8, 8), torch.rand(2, 2, 8, 8)
-    assert DEFAULT_LAMBDA_L1 == 100.0
-    assert torch.allclose(L1Loss()(a, b), 100.0 * (a - b).abs().mean())
+    assert TrainConfig().lambda_l1 == 100.0  # pix2pix's weight, the run default
+    assert torch.allclose(L1Loss(100.0)(a, b), 100.0 * (a - b).abs().mean())
     assert torch.allclose(L1Loss(weight=3.0)(a, b), 3.0 * (a - b).abs().mean())
-    assert L1Loss()(a, a) == 0
+    assert L1Loss(1.0)(a, a) == 0
+
+
+@pytest.mark.parametrize("mode", ["vanilla", "lsgan"])
+def test_a_list_of_logit_maps_gives_the_mean_of_their_losses(mode):
+    coarse, fine = torch.randn(2, 1, 3, 3), torch.randn(2, 1, 8, 8) + 2.0
+    loss = GANLoss(mode)
+    for real in (True, False):
+        expected = (loss(coarse, real) + loss(fine, real)) / 2
+        assert torch.allclose(loss([coarse, fine], real), expected)
+        assert not torch.allclose(loss([coarse, fine], real), loss(torch.cat([coarse.flatten(), fine.flatten()]), real))
+    with pytest.raises(ValueError, match="empty list"):
+        loss([], True)
+
+
+def test_feature_loss_is_zero_for_the_real_colours_and_trains_only_the_colours():
+    from colorize.losses import FeatureLoss
+
+    torch.manual_seed(0)
+    loss = FeatureLoss(2.0, pretrained=False)
+    l_norm = torch.rand(2, 1, 64, 64) * 2 - 1
+    ab_real = (torch.rand(2, 2, 64, 64) - 0.5) * 0.6
+    assert loss(l_norm, ab_real, ab_real).item() == pytest.approx(0.0, abs=1e-6)
+    ab_fake = torch.zeros_like(ab_real, requires_grad=True)
+    value = loss(l_norm, ab_fake, ab_real)
+    assert value.item() > 0
+    value.backward()
+    assert ab_fake.grad.abs().sum() > 0
+    assert all(p.grad is None and not p.requires_grad for p in loss.parameters())
+    half = FeatureLoss(1.0, pretrained=False)
+    half.load_state_dict(loss.state_dict())
+    assert half(l_norm, ab_fake, ab_real).item() == pytest.approx(value.item() / 2, rel=1e-5)

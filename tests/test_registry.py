@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 from safetensors import safe_open
@@ -58,6 +57,80 @@ def test_build_generator_errors_are_clear():
         build_generator("efficientnet_lite0", encoder="efficientnet_lite1", pretrained=False)
 
 
+def test_options_are_the_class_keywords_minus_what_the_name_fixes():
+    from colorize.models import generator_options
+
+    assert generator_options("pix2pix_unet") == ("in_channels", "out_channels", "num_downs", "num_filters", "dropout")
+    assert "encoder" not in generator_options("efficientnet_lite1")
+    assert build_generator("efficientnet_lite1", pretrained=False).config["encoder"] == "efficientnet_lite1"
+
+
+def test_built_generators_meet_the_written_contract():
+    from colorize.models import FreezableEncoder, Generator
+
+    unet = build_generator("pix2pix_unet", num_downs=5, num_filters=4)
+    lite = build_generator("efficientnet_lite0", pretrained=False)
+    assert isinstance(unet, Generator) and isinstance(lite, Generator)
+    assert isinstance(lite, FreezableEncoder) and not isinstance(unet, FreezableEncoder)
+    assert not isinstance(nn.Conv2d(1, 2, 3), Generator)
+
+
+@pytest.fixture
+def scratch_registries(monkeypatch):
+    """Registrations made by the test are gone after it (the registries are module-level)."""
+    from colorize.models import registry
+
+    for reg in (registry._GENERATORS, registry._DISCRIMINATORS):
+        monkeypatch.setattr(reg, "_builders", dict(reg._builders))
+        monkeypatch.setattr(reg, "_fixed", dict(reg._fixed))
+
+
+def test_register_architecture_takes_builder_functions_and_checks_the_contract(scratch_registries):
+    from colorize.models import UNetGenerator, register_architecture
+
+    def tiny_unet(num_filters: int = 4, **extra):
+        return UNetGenerator(num_downs=5, num_filters=num_filters, **extra)
+
+    register_architecture("test_tiny_unet", tiny_unet)
+    register_architecture("test_not_a_generator", lambda: nn.Conv2d(1, 2, 3))
+    assert build_generator("test_tiny_unet", num_filters=6).config["num_filters"] == 6
+    with pytest.raises(ValueError, match="bad config for generator 'test_tiny_unet'.*width"):
+        build_generator("test_tiny_unet", width=3)  # a **kwargs builder: its TypeError, reported as bad config
+    with pytest.raises(TypeError, match="lacks the Generator contract"):
+        build_generator("test_not_a_generator")
+    with pytest.raises(ValueError, match="already registered"):
+        register_architecture("pix2pix_unet", tiny_unet)
+
+
+def test_discriminators_register_by_kind_like_generators(scratch_registries):
+    from colorize.models import (
+        Discriminator,
+        PatchDiscriminator,
+        build_discriminator,
+        discriminator_options,
+        list_discriminators,
+        register_discriminator,
+    )
+
+    assert list_discriminators()[0] == "patch"
+    d = build_discriminator("patch", num_filters=8, n_layers=2)
+    assert type(d) is PatchDiscriminator and isinstance(d, Discriminator) and d.config["n_layers"] == 2
+    assert discriminator_options("patch") == ("in_channels", "num_filters", "n_layers")
+    with pytest.raises(ValueError, match="unknown discriminator kind 'huge'; known: patch"):
+        build_discriminator("huge")
+    with pytest.raises(ValueError, match="takes no option 'width'; it accepts: in_channels, num_filters, n_layers"):
+        build_discriminator("patch", width=3)
+
+    @register_discriminator("test_wide_patch", num_filters=32)
+    class WidePatch(PatchDiscriminator):
+        pass
+
+    assert build_discriminator("test_wide_patch").config["num_filters"] == 32
+    assert "num_filters" not in discriminator_options("test_wide_patch")
+    with pytest.raises(ValueError, match="num_filters=32 by its name"):
+        build_discriminator("test_wide_patch", num_filters=8)
+
+
 @pytest.mark.parametrize("arch", ALL_ARCHS)
 def test_load_model_round_trips_every_architecture(arch, tmp_path, forbid_pretrained_loading):
     model = _build_trained_looking(arch)
@@ -109,9 +182,20 @@ def _training_checkpoint(model: nn.Module, prefix: str = "") -> dict:
         "discriminator": {"w": torch.zeros(3)},
         "epoch": 3,
         "step": 120,
-        "numpy_rng": np.random.get_state(),  # not loadable with weights_only: exercises the fallback
         "config": {"lr": 2e-4},
     }
+
+
+class _Foreign:
+    """An object only the full unpickler could rebuild: a file holding one is refused, never unpickled."""
+
+
+def test_load_model_refuses_pickles_with_foreign_objects(tmp_path):
+    model = _build_trained_looking("pix2pix_unet")
+    path = tmp_path / "foreign.pt"
+    torch.save({**_training_checkpoint(model), "extra": _Foreign()}, path)
+    with pytest.raises(ValueError, match="foreign.pt"):
+        load_model(path)
 
 
 @pytest.mark.parametrize("prefix", ["", "module."])
@@ -180,8 +264,10 @@ def test_describe_architecture_matches_the_real_model():
 def test_colorize_models_lists_every_architecture(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    lines = {line.split()[0]: line for line in out.splitlines()[2:]}
+    table, discriminators = out.split("\n\n")
+    lines = {line.split()[0]: line for line in table.splitlines()[2:]}
     assert list(lines) == ALL_ARCHS
+    assert "patch: in_channels, num_filters, n_layers" in discriminators.splitlines()
     assert "54.41" in lines["pix2pix_unet"]
     lite0 = describe_architecture("efficientnet_lite0")
     assert lines["efficientnet_lite0"].split()[1:4] == [f"{lite0.params / 1e6:.2f}", f"{lite0.flops / 1e9:.2f}", "available"]

@@ -226,11 +226,11 @@ def test_config_round_trips_and_drives_the_cli():
     config = TrainConfig(data="photos", generator_option=["upsample=\"pixelshuffle\""], size=128)
     assert isinstance(config.data, Path) and config.generator_option == ('upsample="pixelshuffle"',)
     assert TrainConfig.from_dict(config.to_dict()) == config
-    from colorize.train.trainer import parse_generator_options
+    from colorize.train.networks import generator_kwargs
 
-    assert parse_generator_options(config) == {"pretrained": True, "upsample": "pixelshuffle"}
+    assert generator_kwargs(config) == {"pretrained": True, "upsample": "pixelshuffle"}
     with pytest.raises(ValueError, match="KEY=VALUE"):
-        parse_generator_options(dataclasses.replace(config, generator_option=("nonsense",)))
+        dataclasses.replace(config, generator_option=("nonsense",))
 
 
 def test_sample_grid_layout():
@@ -288,3 +288,32 @@ def test_torchrun_two_cpu_processes_train_in_lockstep_and_resume(image_folder, t
     assert checkpoint(tmp_path / "run")["epoch"] == 2
     assert [r["epoch"] for r in read_csv(tmp_path / "run" / "metrics.csv")] == ["1", "2"]
     assert_same_weights(torch.load(results / "rank0_G.pt"), torch.load(results / "rank1_G.pt"))
+
+
+def _small_run(image_folder, out, **overrides):
+    from colorize.train import TrainConfig
+
+    values = dict(data=image_folder, out=out, generator="pix2pix_unet", num_downs=5, num_filters=8, size=32,
+                  batch_size=4, gan_epochs=2, precision="fp32", channels_last=False, num_threads=1, progress=False,
+                  tensorboard=False)
+    return TrainConfig(**{**values, **overrides})
+
+
+def test_degraded_training_is_seeded_and_differs_from_clean(image_folder, tmp_path):
+    from colorize.train import Trainer
+
+    runs = {}
+    for name, degrade in (("clean", False), ("degraded", True), ("degraded_again", True)):
+        Trainer(_small_run(image_folder, tmp_path / name, degrade=degrade)).fit()
+        runs[name] = torch.load(tmp_path / name / "checkpoints" / "last.pt", weights_only=True)["generator"]
+    assert all(torch.equal(runs["degraded"][k], runs["degraded_again"][k]) for k in runs["degraded"])
+    assert any(not torch.equal(runs["degraded"][k], runs["clean"][k]) for k in runs["clean"])
+
+
+def test_cpu_budget_ends_the_run_and_exports_the_generator(image_folder, tmp_path):
+    from colorize.train import Trainer
+
+    result = Trainer(_small_run(image_folder, tmp_path / "run", gan_epochs=50, cpu_minutes=1e-6)).fit()
+    assert not result.interrupted and result.generator_path is not None and result.generator_path.is_file()
+    assert result.epochs_completed < 50
+    assert torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)["step"] == 1

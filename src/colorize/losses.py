@@ -8,8 +8,6 @@ import torch
 from torch import nn
 
 GANMode = Literal["vanilla", "lsgan"]
-#: pix2pix weights the L1 term 100x against the GAN term.
-DEFAULT_LAMBDA_L1 = 100.0
 
 
 class GANLoss(nn.Module):
@@ -32,18 +30,60 @@ class GANLoss(nn.Module):
         self.register_buffer("real_label", torch.tensor(float(real_label)))
         self.register_buffer("fake_label", torch.tensor(float(fake_label)))
 
-    def forward(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+    def forward(self, prediction: torch.Tensor | list[torch.Tensor], target_is_real: bool) -> torch.Tensor:
+        """The loss of one logit map, or the mean of the per-map losses of a multi-scale discriminator's list."""
+        if isinstance(prediction, (list, tuple)):
+            if not prediction:
+                raise ValueError("the discriminator returned an empty list of logit maps")
+            return torch.stack([self._one(p, target_is_real) for p in prediction]).mean()
+        return self._one(prediction, target_is_real)
+
+    def _one(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
         prediction = prediction.float()  # losses in fp32 even when the network ran under bf16 autocast
         label = self.real_label if target_is_real else self.fake_label
         return self.criterion(prediction, label.expand_as(prediction))
 
 
 class L1Loss(nn.Module):
-    """lambda x mean |prediction - target|: the term that keeps the colours close to the real ones."""
+    """lambda x mean |prediction - target|: the term that keeps the colours close to the real ones.
 
-    def __init__(self, weight: float = DEFAULT_LAMBDA_L1):
+    The weight has no default here: a run's lambda is TrainConfig.lambda_l1 (100 as in pix2pix unless set).
+    """
+
+    def __init__(self, weight: float):
         super().__init__()
         self.weight = float(weight)
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.weight * torch.nn.functional.l1_loss(prediction.float(), target.float())
+
+
+class FeatureLoss(nn.Module):
+    """weight x distance between frozen ImageNet features of (L, predicted ab) and (L, real ab).
+
+    L1 on ab treats every wrong colour alike and, averaged over plausible answers, pulls towards brown; features
+    that separate objects penalise a colour that makes the object look like something else. Each feature map is
+    unit-normalised over channels (so no scale dominates by magnitude), and the squared distance is averaged over
+    positions and the scales at strides 4, 8 and 16.
+    """
+
+    def __init__(self, weight: float, backbone: str = "efficientnet_lite0", scales: tuple[int, ...] = (1, 2, 3),
+                 pretrained: bool = True):
+        super().__init__()
+        from colorize.models.projected import FrozenImageFeatures  # kornia and the backbone only when used
+
+        self.weight = float(weight)
+        self.scales = tuple(scales)
+        self.features = FrozenImageFeatures(backbone, pretrained=pretrained)
+
+    @staticmethod
+    def _unit(f: torch.Tensor) -> torch.Tensor:
+        f = f.float()
+        return f / (f.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-6)
+
+    def forward(self, l_norm: torch.Tensor, ab_fake: torch.Tensor, ab_real: torch.Tensor) -> torch.Tensor:
+        fake = self.features(torch.cat([l_norm, ab_fake], dim=1))
+        with torch.no_grad():
+            real = self.features(torch.cat([l_norm, ab_real], dim=1))
+        distances = [(self._unit(fake[s]) - self._unit(real[s])).pow(2).sum(dim=1).mean() for s in self.scales]
+        return self.weight * torch.stack(distances).mean()

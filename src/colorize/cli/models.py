@@ -1,4 +1,5 @@
-"""`colorize models`: the generator architectures this install knows, with their size and cost."""
+"""`colorize models`: the generator architectures this install knows, with their size and cost, and the
+discriminator kinds."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def format_table(infos) -> str:
 
 def run_models(args) -> int:
     from colorize.cli._args import config_from_args
+    from colorize.models import discriminator_options, list_discriminators
     from colorize.models.stats import describe_architectures
 
     config = config_from_args(ModelsConfig, args)
@@ -37,6 +39,9 @@ def run_models(args) -> int:
         raise ValueError(f"--size must be a positive multiple of 32, got {config.size}")
     print(f"generator architectures (FLOPs for one {config.size}x{config.size} image, multiply-add = 2 FLOPs)")
     print(format_table(describe_architectures(config.size)))
+    print("\ndiscriminator kinds (--discriminator) and their options (--discriminator-option KEY=VALUE)")
+    for kind in list_discriminators():
+        print(f"{kind}: {', '.join(discriminator_options(kind) or ('any',))}")
     return 0
 
 
@@ -45,7 +50,8 @@ def register(subparsers) -> None:
 
     add_config_command(
         subparsers, "models", ModelsConfig, run_models,
-        help="list the generator architectures with parameters and FLOPs",
+        help="list the generator architectures with parameters and FLOPs, and the discriminator kinds",
         description="List the generator architectures (names for --generator) with their parameter counts, FLOPs "
-        "at --size px, and whether their pretrained ImageNet weights are on this machine.",
+        "at --size px, and whether their pretrained ImageNet weights are on this machine; then the discriminator "
+        "kinds (names for --discriminator) with their options.",
     )

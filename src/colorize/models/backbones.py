@@ -196,3 +196,43 @@ def build_backbone(name: str, pretrained: bool = True, weights_path: str | Path 
     """A feature extractor with `.channels` (5 ints) returning features at strides 2, 4, 8, 16, 32."""
     net = build_classifier(name, pretrained=pretrained, weights_path=weights_path)
     return EfficientNetLiteFeatures(net) if name in EFFICIENTNET_LITE else ResNetFeatures(net)
+
+
+class FrozenNetwork(nn.Module):
+    """A pretrained network used as a fixed function: no gradients, eval mode (its ImageNet BatchNorm statistics)
+    whatever `train()` says, and its ImageNet input normalisation as buffers (`normalize`)."""
+
+    def __init__(self, net: nn.Module, name: str):
+        super().__init__()
+        self.net = net.eval().requires_grad_(False)
+        norm = normalization(name)
+        self.register_buffer("mean", torch.tensor(norm.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(norm.std).view(1, 3, 1, 1), persistent=False)
+
+    def train(self, mode: bool = True) -> "FrozenNetwork":
+        super().train(mode)
+        self.net.eval()
+        return self
+
+    def normalize(self, rgb: torch.Tensor) -> torch.Tensor:
+        """RGB in [0, 1] -> the network's input scaling."""
+        return (rgb - self.mean) / self.std
+
+
+class PooledFeatures(FrozenNetwork):
+    """A frozen ImageNet EfficientNet-Lite as an image descriptor: RGB in [0, 1] (B, 3, H, W) -> the global average of
+    its last feature map (B, 1280), the input normalised as the backbone's ImageNet training did.
+
+    For feature statistics such as Fréchet distances.
+    """
+
+    #: EfficientNet-Lite keeps the 1280-channel head at every width (the Lite family fixes stem and head)
+    dim = 1280
+
+    def __init__(self, name: str = "efficientnet_lite0", weights_path: str | Path | None = None):
+        if name not in EFFICIENTNET_LITE:
+            raise ValueError(f"pooled features need an EfficientNet-Lite backbone ({', '.join(EFFICIENTNET_LITE)})")
+        super().__init__(build_classifier(name, pretrained=True, weights_path=weights_path), name)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        return self.net.extract_features(self.normalize(rgb)).mean(dim=(2, 3))

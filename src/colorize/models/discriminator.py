@@ -6,8 +6,10 @@ import torch
 from torch import nn
 
 from colorize.models.init import init_weights
+from colorize.models.registry import register_discriminator
 
 
+@register_discriminator("patch")
 class PatchDiscriminator(nn.Module):
     """Conv4x4 s2 64 + LeakyReLU; (Conv-BN-LeakyReLU) 128 s2, 256 s2, 512 s1; Conv 512->1 s1 (raw logits).
 

@@ -23,11 +23,12 @@ from torch import nn
 
 from colorize.models.backbones import ENCODER_NAMES, build_backbone, normalization
 from colorize.models.init import init_weights
+from colorize.models.registry import register_generator
 from colorize.models.unet import check_input
 
 DEFAULT_DECODER_CHANNELS = (128, 64, 32, 16)
-#: bilinear is the default: PixelShuffle measured the same training and inference speed (benchmarks/models.py) and
-#: tends to checkerboard artefacts.
+#: bilinear is the default: PixelShuffle measured 5-12 % faster (benchmarks/models.py, README "Which generator to
+#: pick"), a gain within the noise of a shared machine, and tends to checkerboard artefacts.
 UPSAMPLE_MODES = ("bilinear", "pixelshuffle")
 
 
@@ -146,3 +147,8 @@ class EncoderUNetGenerator(nn.Module):
         if self._encoder_frozen:
             self.encoder.eval()  # running stats would otherwise drift on the new data while weights are fixed
         return self
+
+
+# One architecture name per backbone; the name decides the encoder.
+for _encoder in ENCODER_NAMES:
+    register_generator(_encoder, encoder=_encoder)(EncoderUNetGenerator)

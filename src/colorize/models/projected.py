@@ -19,7 +19,8 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from colorize.lab import model_space_to_rgb
-from colorize.models.backbones import EFFICIENTNET_LITE, build_backbone, normalization
+from colorize.models.backbones import EFFICIENTNET_LITE, FrozenNetwork, build_backbone
+from colorize.models.registry import register_discriminator
 
 #: Feature taps of the backbone: strides 4, 8, 16 and 32 (index 0 is stride 2, mostly edges and too costly).
 DEFAULT_SCALES = (1, 2, 3, 4)
@@ -46,38 +47,27 @@ class _ScaleHead(nn.Module):
         return self.head(self.project(features))
 
 
-class FrozenImageFeatures(nn.Module):
+class FrozenImageFeatures(FrozenNetwork):
     """(L, ab) model-space batch -> the five feature maps of a frozen ImageNet EfficientNet-Lite (strides 2..32).
 
-    Shared by the projected discriminator and the feature loss. Never trains: no parameter requires grad and the
-    network stays in eval mode (ImageNet's BatchNorm statistics) whatever `train()` is called with; gradients still
+    Shared by the projected discriminator and the feature loss. Never trains (see `FrozenNetwork`); gradients still
     flow through it to the colours.
     """
 
     def __init__(self, backbone: str = "efficientnet_lite0", pretrained: bool = True):
-        super().__init__()
         if backbone not in EFFICIENTNET_LITE:
             raise ValueError(f"frozen feature backbone must be one of {', '.join(EFFICIENTNET_LITE)}")
-        self.net = build_backbone(backbone, pretrained=pretrained)
-        self.net.requires_grad_(False)
-        self.net.eval()
+        super().__init__(build_backbone(backbone, pretrained=pretrained), backbone)
         self.channels = self.net.channels
-        norm = normalization(backbone)
-        self.register_buffer("mean", torch.tensor(norm.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(norm.std).view(1, 3, 1, 1), persistent=False)
-
-    def train(self, mode: bool = True) -> "FrozenImageFeatures":
-        super().train(mode)
-        self.net.eval()
-        return self
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        rgb = (model_space_to_rgb(x[:, :1], x[:, 1:]) - self.mean) / self.std
+        rgb = self.normalize(model_space_to_rgb(x[:, :1], x[:, 1:]))
         if not x.is_contiguous():  # keep the trainer's channels_last layout through the backbone
             rgb = rgb.contiguous(memory_format=torch.channels_last)
         return self.net(rgb)
 
 
+@register_discriminator("projected")
 class ProjectedDiscriminator(nn.Module):
     """Logit maps at several scales of a frozen EfficientNet-Lite, one trainable head each.
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from colorize.models.backbones import ENCODER_NAMES, BackboneUnavailableError, pretrained_available
-from colorize.models.registry import build_generator, list_architectures
+from colorize.models.registry import build_generator, generator_options, list_architectures
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ def count_flops(model: nn.Module, size: int = 256, batch: int = 1) -> int:
 def describe_architecture(arch: str, size: int = 256) -> ArchitectureInfo:
     """Parameters and FLOPs of `arch` with its default config. Built on the meta device: no memory, no weights."""
     pretrained = pretrained_available(arch) if arch in ENCODER_NAMES else None
-    config = {"pretrained": False} if arch in ENCODER_NAMES else {}
+    # FLOPs and parameters do not depend on the ImageNet weights: never load them here.
+    config = {"pretrained": False} if "pretrained" in (generator_options(arch) or ()) else {}
     try:
         with torch.device("meta"):
             model = build_generator(arch, **config).eval()

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from colorize.models.init import init_weights
+from colorize.models.registry import register_generator
 
 ARCH = "pix2pix_unet"
 #: blocks below the outermost that widen the features (ngf -> 2 ngf -> 4 ngf -> 8 ngf); the rest stay at 8 ngf.
@@ -81,6 +82,7 @@ class UNetBlock(nn.Module):
         return torch.cat([x, self.model(x)], dim=1)
 
 
+@register_generator(ARCH)
 class UNetGenerator(nn.Module):
     """pix2pix U-Net: `num_downs` stride-2 levels (8 at 256 px, so the bottleneck is 1x1), L in, ab out (Tanh)."""
 

@@ -9,16 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-#: pix2pix weights the L1 term 100x against the GAN term (same value as colorize.losses.DEFAULT_LAMBDA_L1).
+#: pix2pix weights the L1 term 100x against the GAN term.
 DEFAULT_LAMBDA_L1 = 100.0
 
-_PATH_FIELDS = ("data", "out", "val_data", "encoder_weights", "cache_dir")
+_PATH_FIELDS = ("data", "out", "val_data", "encoder_weights", "cache_dir", "init_from")
 
 #: Config fields that define the model and its data; a resumed run takes them from the checkpoint.
 _RUN_DEFINING_FIELDS = (
     "data", "val_data", "size", "load_size", "generator", "num_filters", "num_downs", "dropout", "pretrained",
-    "encoder_weights", "generator_option", "disc_filters", "disc_layers", "gan_mode", "lambda_l1", "seed",
-    "max_images", "val_images", "val_fraction", "batch_size", "augment",
+    "encoder_weights", "generator_option", "discriminator", "discriminator_option", "disc_filters", "disc_layers",
+    "gan_mode", "lambda_l1", "seed", "max_images", "val_images", "val_fraction", "batch_size", "augment",
+    "init_from", "ema_decay", "feature_loss", "degrade",
 )
 
 
@@ -37,15 +38,27 @@ class TrainConfig:
     batch_size: int = field(default=16, metadata={"help": "images per step (per process under torchrun)"})
     generator: str = field(default="efficientnet_lite0", metadata={
         "help": "generator architecture (see `colorize models`)"})
-    num_filters: Optional[int] = field(default=None, metadata={"help": "generator width (arch default if unset)"})
+    num_filters: Optional[int] = field(default=None, metadata={
+        "help": "pix2pix U-Net width (arch default if unset)"})
     num_downs: Optional[int] = field(default=None, metadata={"help": "pix2pix U-Net levels (8 at 256 px)"})
-    dropout: Optional[float] = field(default=None, metadata={"help": "generator dropout (arch default if unset)"})
+    dropout: Optional[float] = field(default=None, metadata={
+        "help": "pix2pix U-Net dropout (arch default if unset)"})
     pretrained: bool = field(default=True, metadata={"help": "start encoder U-Nets from ImageNet weights"})
     encoder_weights: Optional[Path] = field(default=None, metadata={"help": "local file of encoder weights"})
     generator_option: tuple[str, ...] = field(default=(), metadata={
         "help": "extra generator kwargs as KEY=VALUE (VALUE parsed as JSON when possible)"})
+    discriminator: str = field(default="patch", metadata={
+        "help": "discriminator kind (`colorize models` lists them); patch = the pix2pix 70x70 PatchGAN"})
+    discriminator_option: tuple[str, ...] = field(default=(), metadata={
+        "help": "extra discriminator kwargs as KEY=VALUE (VALUE parsed as JSON when possible)"})
     disc_filters: int = field(default=64, metadata={"help": "PatchGAN discriminator width"})
     disc_layers: int = field(default=3, metadata={"help": "PatchGAN layers (3 = 70x70 patches)"})
+    init_from: Optional[Path] = field(default=None, metadata={
+        "help": "start a new run with G's weights from this checkpoint or generator file (and D's from a "
+                "checkpoint with the same discriminator); epochs, optimisers and RNG start fresh"})
+    ema_decay: Optional[float] = field(default=None, metadata={
+        "help": "keep an exponential moving average of G's weights with this decay (e.g. 0.999) and validate, "
+                "draw and export it (off if unset)"})
     pretrain_epochs: int = field(default=0, metadata={"help": "stage 1: epochs of L1-only generator training"})
     gan_epochs: int = field(default=20, metadata={"help": "stage 2: epochs of full GAN training"})
     pretrain_lr: float = field(default=1e-4, metadata={"help": "Adam learning rate of the L1 pretraining stage"})
@@ -53,6 +66,9 @@ class TrainConfig:
     beta1: float = field(default=0.5, metadata={"help": "Adam beta1 in the GAN stage"})
     gan_mode: Literal["vanilla", "lsgan"] = field(default="vanilla", metadata={"help": "GAN loss"})
     lambda_l1: float = field(default=DEFAULT_LAMBDA_L1, metadata={"help": "weight of the L1 term in G's loss"})
+    feature_loss: float = field(default=0.0, metadata={
+        "help": "weight of a feature (perceptual) term in G's loss, both stages: distance between frozen ImageNet "
+                "EfficientNet-Lite0 features of the predicted and the real colours (0 = off)"})
     freeze_encoder_epochs: int = field(default=0, metadata={
         "help": "keep a pretrained encoder frozen for this many epochs from the start"})
     seed: int = field(default=0, metadata={"help": "seed of the split, augmentation, init and dropout"})
@@ -74,6 +90,12 @@ class TrainConfig:
         "help": "validation photos (at most --val-fraction of the sample)"})
     val_fraction: float = field(default=0.2, metadata={"help": "cap on the share of sampled photos used for val"})
     augment: bool = field(default=True, metadata={"help": "random crops and horizontal flips of train photos"})
+    degrade: bool = field(default=False, metadata={
+        "help": "train on old-photo degradations of L (fading, blur, noise, grain, JPEG); the target colours stay "
+                "the clean photo's"})
+    cpu_minutes: Optional[float] = field(default=None, metadata={
+        "help": "stop like Ctrl-C (checkpoint saved, generator exported) once this invocation's training has used "
+                "this much process CPU time: equal budgets for runs compared side by side on a shared machine"})
     steps_per_epoch: Optional[int] = field(default=None, metadata={"help": "cap on steps per epoch"})
     num_samples: int = field(default=6, metadata={"help": "validation photos in each epoch's sample grid"})
     sample_every: int = field(default=1, metadata={"help": "write a sample grid every N epochs"})
@@ -90,6 +112,15 @@ class TrainConfig:
             if value is not None and not isinstance(value, Path):
                 setattr(self, name, Path(value))
         self.generator_option = tuple(self.generator_option)
+        self.discriminator_option = tuple(self.discriminator_option)
+        if not self.resume:  # a resumed run takes its networks from the checkpoint, checked after the merge
+            self.check_network_options()
+
+    def check_network_options(self) -> None:
+        """A clear ValueError for a network option the chosen generator or discriminator does not take."""
+        from colorize.train.networks import check_network_options
+
+        check_network_options(self)
 
     @property
     def total_epochs(self) -> int:
@@ -124,6 +155,12 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.total_epochs < 1:
             raise ValueError("nothing to train: pretrain_epochs + gan_epochs must be at least 1")
+        if self.feature_loss < 0:
+            raise ValueError(f"feature_loss must be >= 0, got {self.feature_loss}")
+        if self.cpu_minutes is not None and self.cpu_minutes <= 0:
+            raise ValueError(f"cpu_minutes must be positive, got {self.cpu_minutes}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1), e.g. 0.999, got {self.ema_decay}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ValueError("steps_per_epoch must be at least 1")
         if not self.resume and self.data is None:

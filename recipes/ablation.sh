@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Stage-2 ablation of docs/model-card.md: each arm starts from one shared stage-1 (L1) checkpoint and trains for the
+# same CPU budget (--cpu-minutes, one thread each), then is scored with `colorize compare` on the stage-1 run's own
+# seeded val split (recipes/val-split.sh). BSDS500 val is never used to choose.
+#   STAGE1=runs/l1-11k/checkpoints/epoch_015.pt bash recipes/ablation.sh ARM [ARM ...]
+# Arms: l1 (L1 only, the reference), patch (PatchGAN), projected (projected D), ema (projected + EMA),
+#       feature (projected + feature loss), degrade (projected + degraded L).
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+stage1="${STAGE1:?set STAGE1 to the shared stage-1 checkpoint}"
+minutes="${CPU_MINUTES:-20}"
+stage1_run="${STAGE1_RUN:-$repo/runs/l1-11k}"
+# The stage-1 run's own photo links and cache: the same files, so the same seeded val split and no re-decoding.
+common=(--data "$stage1_run/data" --cache-dir "$stage1_run/cache" --init-from "$stage1"
+        --generator efficientnet_lite0 --size 192 --batch-size 16 --precision bf16 --max-images 20000 --val-images 400 --steps-per-epoch 50 --num-samples 6 --keep-every 1000
+        --seed 0 --no-progress --num-threads 1 --cpu-minutes "$minutes" --lambda-l1 10)
+gan=(--gan-epochs 1000)
+for arm in "$@"; do
+    out="$repo/runs/arm-$arm"
+    case "$arm" in
+        l1) extra=(--pretrain-epochs 1000 --gan-epochs 0) ;;
+        patch) extra=("${gan[@]}" --discriminator patch) ;;
+        projected) extra=("${gan[@]}" --discriminator projected) ;;
+        ema) extra=("${gan[@]}" --discriminator projected --ema-decay 0.999) ;;
+        feature) extra=("${gan[@]}" --discriminator projected --feature-loss 1) ;;
+        degrade) extra=("${gan[@]}" --discriminator projected --degrade) ;;
+        *) echo "unknown arm $arm" >&2; exit 2 ;;
+    esac
+    colorize train "${common[@]}" "${extra[@]}" --out "$out" > "$out.log" 2>&1 &
+done
+wait
