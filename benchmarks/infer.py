@@ -3,14 +3,17 @@
     python benchmarks/infer.py                          # all backends, 256 px, 12 MP, a folder of 100 photos
     python benchmarks/infer.py --backends torch-fp32 --folder-photos 20
 
-Per backend (torch fp32, torch bf16 autocast, onnxruntime) it prints, each measured in a fresh subprocess so the
+Per backend (auto, the default: onnxruntime on a graph exported on first use; torch fp32; torch bf16 autocast;
+onnxruntime asked for explicitly) it prints, each measured in a fresh subprocess so the
 peak RSS belongs to that scenario alone:
-  - latency of one 256 px photo (JPEG bytes in, JPEG file out), median of --repeats-small runs after a warm-up;
+  - latency of one 256 px photo (JPEG bytes in, JPEG file out), median of --repeats-small runs after a warm-up,
+    and that first call alone (it builds the engine: for auto, the ONNX export, or reading it from the cache);
   - latency of one 12 MP (4000x3000) colour photo and of a 12 MP gray scan, median of --repeats-large runs;
   - images/s over a folder of 100 photos (`colorize folder`'s code path, batch 4, JPEG out);
   - peak RSS of the process (resource.getrusage), which includes the interpreter, torch and the model.
 Subprocesses run with OMP_WAIT_POLICY=PASSIVE, as `colorize image/folder` do; one extra torch-fp32 row uses
-OpenMP's default busy-waiting, for comparison. Plus a stage breakdown of the 12 MP run (torch fp32).
+OpenMP's default busy-waiting, for comparison. Plus a stage breakdown of the 12 MP run (default backend). The
+subprocesses share one fresh ONNX cache folder, so the first auto row pays the export.
 The generator is the efficientnet_lite0 encoder U-Net:
 src/colorize/weights/default.safetensors when it exists, else a randomly initialised one (timing does not depend
 on the weights). Photos come from --data (BSDS500 val by default, relative to the repository root).
@@ -33,7 +36,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-BACKENDS = {"torch-fp32": ("torch", "fp32"), "torch-bf16": ("torch", "bf16"), "onnxruntime": ("onnx", "fp32")}
+BACKENDS = {"auto": ("auto", "fp32"), "torch-fp32": ("torch", "fp32"), "torch-bf16": ("torch", "bf16"),
+            "onnxruntime": ("onnx", "fp32")}
 TARGETS_MS = {"256px": 40.0, "12mp_colour": 1000.0}
 
 
@@ -42,11 +46,13 @@ def _peak_rss_mb() -> float:
 
 
 def _build_colorizer(backend: str, precision: str, render_size: int):
-    from colorize import infer
-    from colorize.infer import Colorizer
+    from colorize.infer import Colorizer, resolve_checkpoint
 
-    if Path(infer.DEFAULT_CHECKPOINT).is_file():
+    try:
+        resolve_checkpoint()
         return Colorizer(render_size=render_size, backend=backend, precision=precision), "bundled default"
+    except FileNotFoundError:
+        pass
     from colorize.models import build_generator
 
     model = build_generator("efficientnet_lite0", pretrained=False)
@@ -82,7 +88,7 @@ def _test_inputs(data: Path) -> dict[str, bytes]:
 
 def _median_ms(fn, repeats: int) -> tuple[float, float]:
     """(median wall ms, median CPU ms of this process) over `repeats` runs after one warm-up run."""
-    fn()  # warm-up: oneDNN / onnxruntime caches, lookup tables, thread pools
+    _first_ms.append(_timed_ms(fn))  # warm-up: engine, oneDNN / onnxruntime caches, lookup tables, thread pools
     wall, cpu = [], []
     for _ in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -90,6 +96,15 @@ def _median_ms(fn, repeats: int) -> tuple[float, float]:
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
+
+
+_first_ms: list[float] = []
+
+
+def _timed_ms(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
 
 
 def run_latency(args) -> dict:
@@ -109,24 +124,26 @@ def run_latency(args) -> dict:
     for key in args.sizes:
         repeats = args.repeats_small if key == "256px" else args.repeats_large
         result[key], result[f"{key}_cpu"] = _median_ms(lambda: end_to_end(inputs[key]), repeats)
+    result["first_call"] = _first_ms[0]
     result["peak_rss_mb"] = _peak_rss_mb()
     return result
 
 
 def run_stages(args) -> dict:
-    """Where the time of a 12 MP photo goes (torch fp32): the steps of `Colorizer.colorize`, one by one."""
+    """Where the time of a 12 MP photo goes (default backend): the steps of `Colorizer.colorize`, one by one."""
     import numpy as np
     import torch
     from PIL import Image
 
+    from colorize import png
     from colorize.fullres import compose_planes
     from colorize.images import load_image
 
-    colorizer, _ = _build_colorizer("torch", "fp32", args.render_size)
+    colorizer, _ = _build_colorizer("auto", "fp32", args.render_size)
     data = _test_inputs(args.data)[args.stage_input]
     loaded = load_image(data)
-    net_in, (top, left, h, w) = colorizer._network_input(loaded)
-    ab = colorizer._forward(net_in)[0, :, top : top + h, left : left + w] * 110.0
+    net_in, (top, left, h, w) = colorizer.network_input(loaded)
+    ab = colorizer.run_network(net_in)[0, :, top : top + h, left : left + w] * 110.0
     planes = [np.asarray(channel) for channel in loaded.rgb.split()]
     out = compose_planes(planes, ab)
     size = loaded.rgb.size
@@ -138,12 +155,13 @@ def run_stages(args) -> dict:
     stages = {
         "decode (load_image)": lambda: load_image(data),
         "split into R, G, B planes": lambda: [np.asarray(channel) for channel in loaded.rgb.split()],
-        "resize + Lab at render size": lambda: colorizer._network_input(loaded),
-        "network forward": lambda: colorizer._forward(net_in),
+        "resize + Lab at render size": lambda: colorizer.network_input(loaded),
+        f"network forward ({colorizer.backend})": lambda: colorizer.run_network(net_in),
         "full-res L + ab -> RGB": lambda: compose_planes(planes, ab),
         "merge planes into an image": merge,
         "encode JPEG q95": lambda: image.save(io.BytesIO(), format="JPEG", quality=95),
-        "encode PNG (level 1)": lambda: image.save(io.BytesIO(), format="PNG", compress_level=1),
+        "encode PNG (Pillow, level 1)": lambda: image.save(io.BytesIO(), format="PNG", compress_level=1),
+        "encode PNG (colorize.png, as saved)": lambda: png.write_png(image, io.BytesIO()),
     }
     result = {name: _median_ms(fn, args.repeats_large) for name, fn in stages.items()}
     result["torch threads"] = torch.get_num_threads()
@@ -174,7 +192,7 @@ def _subprocess(section: str, args, omp_passive: bool = True, **extra) -> dict:
            "--threads", str(args.threads)]
     for key, value in extra.items():
         cmd += [f"--{key.replace('_', '-')}", *([str(v) for v in value] if isinstance(value, list) else [str(value)])]
-    env = dict(os.environ)
+    env = dict(os.environ, COLORIZE_CACHE_DIR=args.cache_dir)
     if omp_passive:
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # what `colorize image/folder` use
     else:
@@ -206,6 +224,7 @@ def main() -> None:
     parser.add_argument("--stage-input", default="12mp_colour", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.data = args.data.resolve()
+    args.cache_dir = os.environ.get("COLORIZE_CACHE_DIR") if args.section else tempfile.mkdtemp(prefix="onnx-cache-")
 
     if args.section:
         import torch
@@ -232,7 +251,7 @@ def main() -> None:
         # 256 px and the 12 MP photos in separate processes, so each peak RSS is that scenario's own.
         small = _subprocess("latency", args, omp_passive=passive, backend=name, sizes=["256px"])
         large = _subprocess("latency", args, omp_passive=passive, backend=name, sizes=["12mp_colour", "12mp_gray"])
-        latency[label] = {**small, **{k: v for k, v in large.items() if k != "peak_rss_mb"},
+        latency[label] = {**small, **{k: v for k, v in large.items() if k not in ("peak_rss_mb", "first_call")},
                           "rss_256": small["peak_rss_mb"], "rss_12mp": large["peak_rss_mb"]}
         folder[label] = _subprocess("folder", args, omp_passive=passive, backend=name)
         print(f"  measured {label}", flush=True)
@@ -240,7 +259,8 @@ def main() -> None:
     print(f"\nmodel: {model}\n")
 
     ref, ref_folder = latency.get("torch-fp32"), folder.get("torch-fp32")
-    header = (f"{'backend':<16} {'256px ms':>9} {'(cpu)':>6} {'vs fp32':>8} {'12MP colour ms':>15} {'(cpu)':>6} "
+    header = (f"{'backend':<16} {'256px ms':>9} {'(cpu)':>6} {'vs fp32':>8} {'1st call':>9} {'12MP colour ms':>15} "
+              f"{'(cpu)':>6} "
               f"{'vs fp32':>8} {'12MP gray ms':>13} {'folder img/s':>13} {'vs fp32':>8} {'RSS 256px':>10} "
               f"{'RSS 12MP':>9}")
     print(header)
@@ -248,7 +268,7 @@ def main() -> None:
     for label, row in latency.items():
         fold = folder[label]
         print(f"{label:<16} {row['256px']:>9.1f} {row['256px_cpu']:>6.0f} "
-              f"{_ratio(row['256px'], ref['256px']) if ref else '-':>8} "
+              f"{_ratio(row['256px'], ref['256px']) if ref else '-':>8} {row['first_call']:>9.0f} "
               f"{row['12mp_colour']:>15.0f} {row['12mp_colour_cpu']:>6.0f} "
               f"{_ratio(row['12mp_colour'], ref['12mp_colour']) if ref else '-':>8} "
               f"{row['12mp_gray']:>13.0f} {fold['images_per_s']:>13.1f} "
@@ -256,16 +276,17 @@ def main() -> None:
               f"{row['rss_256']:>8.0f}MB {row['rss_12mp']:>7.0f}MB")
     print("\nwall-clock medians; (cpu) = CPU time of the process, both cores together. 'vs fp32' = time (folder: "
           "img/s) relative to torch-fp32. Rows run with OMP_WAIT_POLICY=PASSIVE, as `colorize image/folder` set "
-          "it; 'spin' = OpenMP's default busy-waiting.")
+          "it; 'spin' = OpenMP's default busy-waiting. '1st call' = the warm-up 256 px call, which builds the "
+          "engine (auto: exports the ONNX graph, or reads it from the cache).")
     print(f"targets: 256 px < {TARGETS_MS['256px']:.0f} ms, 12 MP < {TARGETS_MS['12mp_colour']:.0f} ms, "
           f"peak RSS for 12 MP < 2048 MB.")
     print(f"folder: {folder[rows[0][0]]['photos']} photos from {args.data.name}, batch {args.batch_size}, "
           "decode + colorize + JPEG write per photo")
 
     stages = _subprocess("stages", args)
-    print(f"\n12 MP colour photo, torch fp32, stage medians ({stages.pop('torch threads')} torch threads):")
+    print(f"\n12 MP colour photo, default backend, stage medians ({stages.pop('torch threads')} torch threads):")
     for name, (ms, cpu_ms) in stages.items():
-        print(f"  {name:<30} {ms:8.1f} ms  (cpu {cpu_ms:6.1f} ms)")
+        print(f"  {name:<34} {ms:8.1f} ms  (cpu {cpu_ms:6.1f} ms)")
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 

@@ -79,3 +79,17 @@ def png_bomb_bytes(width: int = 40_000, height: int = 40_000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
     rows = zlib.compress(b"\x00" * (width + 1) * 16)  # the first rows only; enough to look plausible
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_onnx_cache(tmp_path_factory):
+    """Graphs the auto backend exports go to a folder of this test session, never the user's cache."""
+    import os
+
+    previous = os.environ.get("COLORIZE_CACHE_DIR")
+    os.environ["COLORIZE_CACHE_DIR"] = str(tmp_path_factory.mktemp("colorize-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("COLORIZE_CACHE_DIR", None)
+    else:
+        os.environ["COLORIZE_CACHE_DIR"] = previous

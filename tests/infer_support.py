@@ -1,8 +1,10 @@
-"""Helpers shared by the inference tests: a tiny colourful random generator and a chunked L measurement."""
+"""Helpers shared by the inference tests: a tiny colourful random generator, a chunked L measurement, and a
+private ONNX cache folder (import `private_onnx_cache` into a test module to use it there)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -35,3 +37,11 @@ def lab_of(rgb: np.ndarray, rows: int = 500) -> np.ndarray:
     finally:
         torch.set_num_threads(threads)
     return out
+
+
+@pytest.fixture(autouse=True, scope="module")
+def private_onnx_cache(tmp_path_factory):
+    """Graphs the "auto" backend exports go to a temporary folder, not the user's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLORIZE_CACHE_DIR", str(tmp_path_factory.mktemp("colorize-cache")))
+        yield

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import make_photo
-from infer_support import tiny_generator
+from infer_support import tiny_generator, private_onnx_cache  # noqa: F401
 
 from colorize import infer
 from colorize.cli import main
@@ -149,3 +149,19 @@ def test_missing_bundled_default_is_a_one_line_error(monkeypatch, tmp_path, caps
     assert main(["image", str(src), "-o", str(tmp_path / "b.png")]) == 2
     err = capsys.readouterr().err
     assert "bundled default model is missing" in err and len(err.strip().splitlines()) == 1
+
+
+def test_max_pixels_flag_and_backend_choice(checkpoint, tmp_path, capsys):
+    src = tmp_path / "a.png"
+    Image.fromarray(make_photo(0, (40, 48))).save(src)
+    code = main(["image", str(src), "-o", str(tmp_path / "small.png"), *fast(checkpoint), "--max-pixels", "1000"])
+    assert code == 1 and "megapixels" in capsys.readouterr().out
+    assert not (tmp_path / "small.png").exists()
+    for backend in ("torch", "auto"):
+        out = tmp_path / f"{backend}.png"
+        assert main(["image", str(src), "-o", str(out), *fast(checkpoint), "--backend", backend]) == 0
+    diff = np.abs(np.asarray(Image.open(tmp_path / "torch.png")).astype(int)
+                  - np.asarray(Image.open(tmp_path / "auto.png")).astype(int))
+    assert diff.max() <= 1
+    assert main(["image", str(src), *fast(checkpoint), "--render-size", "100"]) == 2
+    assert "multiple of 32" in capsys.readouterr().err

@@ -17,12 +17,14 @@ from colorize.folder import (
     output_suffix,
     save_result,
 )
+from colorize.inference_options import InferenceOptions
 
 
 class FakeColorizer:
     """Inverts the image; refuses images whose top-left pixel is pure white, to exercise failure handling."""
 
     name = "fake"
+    options = InferenceOptions(batch_size=2)
 
     def __init__(self):
         self.batches: list[int] = []

@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageCms
 
 from conftest import make_photo
-from infer_support import lab_of, tiny_generator
+from infer_support import lab_of, tiny_generator, private_onnx_cache  # noqa: F401
 
 from colorize import infer
 from colorize.folder import save_result
@@ -156,8 +156,8 @@ def test_rgb_input_is_treated_as_gray(colorizer):
     photo = make_photo(9, (48, 64))
     gray = np.asarray(Colorizer(model=tiny_generator(), render_size=64, saturation=0.0).colorize(photo))
     assert (gray[..., 0] == gray[..., 2]).all()
-    colour_in, _ = colorizer._network_input(load_image(Image.fromarray(photo)))
-    gray_in, _ = colorizer._network_input(load_image(Image.fromarray(gray)))
+    colour_in, _ = colorizer.network_input(load_image(Image.fromarray(photo)))
+    gray_in, _ = colorizer.network_input(load_image(Image.fromarray(gray)))
     assert (colour_in - gray_in).abs().max() < 0.02  # 1 L unit = 0.02 in model space
     ab_colour = colorizer.predict_ab([load_image(Image.fromarray(photo))])[0]
     ab_gray = colorizer.predict_ab([load_image(Image.fromarray(gray))])[0]
@@ -171,7 +171,7 @@ def test_batch_equals_one_by_one(colorizer):
         single = np.asarray(colorizer.colorize(image)).astype(int)
         assert np.abs(np.asarray(result).astype(int) - single).max() <= 1
     # At render size 64 the 4:3 and 3:4 photos pad to 64x64 and share a forward pass; the panorama pads to 32x64.
-    shapes = {tuple(colorizer._network_input(load_image(Image.fromarray(i)))[0].shape) for i in images}
+    shapes = {tuple(colorizer.network_input(load_image(Image.fromarray(i)))[0].shape) for i in images}
     assert len(shapes) == 2
 
 
@@ -196,7 +196,7 @@ def test_any_size_multiple_and_odd_shapes():
 
 
 def test_from_checkpoint_matches_the_model(tmp_path, colorizer):
-    path = save_generator(colorizer.network, tmp_path / "tiny.safetensors")
+    path = save_generator(colorizer.model, tmp_path / "tiny.safetensors")
     loaded = Colorizer.from_checkpoint(path, render_size=64)
     assert loaded.name == "tiny" and loaded.arch == "pix2pix_unet"
     photo = make_photo(16, (48, 64))
@@ -241,3 +241,46 @@ def test_bad_options_and_inputs_are_clear_errors(colorizer, tmp_path):
         colorizer.colorize(broken)
     with pytest.raises(ValueError):
         colorizer.colorize(io.BytesIO(b""))
+
+
+def test_package_exports_the_api_without_loading_torch_early():
+    import subprocess
+    import sys
+
+    probe = ("import sys, colorize, colorize.cli.infer, colorize.inference_options; "
+             "assert 'torch' not in sys.modules, 'torch loaded by import colorize'; "
+             "from colorize import Colorizer, InferenceOptions, colorize_image; "
+             "import colorize.infer as infer; "
+             "assert Colorizer is infer.Colorizer and colorize_image is infer.colorize_image; "
+             "assert InferenceOptions is infer.InferenceOptions")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_from_options_and_keyword_overrides():
+    options = infer.InferenceOptions(render_size=96, saturation=0.5, batch_size=2)
+    colorizer = Colorizer.from_options(options, model=tiny_generator(), name="tiny")
+    assert colorizer.options == options and colorizer.name == "tiny"
+    assert Colorizer(model=tiny_generator(), options=options, render_size=64).options.render_size == 64
+    with pytest.raises(TypeError, match="render_sise"):
+        Colorizer(model=tiny_generator(), render_sise=64)
+
+
+def test_public_batch_prediction_and_network_step(colorizer):
+    frames = [make_photo(i, (48, 64)) for i in range(3)]
+    ab = colorizer.predict_ab(frames)  # uint8 arrays, as a video reader gives them
+    assert [tuple(a.shape) for a in ab] == [(2, 48, 64)] * 3
+    l_norm, box = colorizer.network_input(frames[0])
+    assert tuple(l_norm.shape) == (1, 1, 64, 64) and box == (8, 0, 48, 64)
+    ab_norm = colorizer.run_network(l_norm)
+    top, left, height, width = box
+    np.testing.assert_allclose(ab_norm[0, :, top : top + height, left : left + width] * 110, ab[0], atol=1e-4)
+
+
+def test_max_pixels_is_enforced_for_every_input(tmp_path):
+    small = Colorizer(model=tiny_generator(), render_size=64, max_pixels=1000)
+    assert small.colorize(make_photo(0, (20, 40))).size == (40, 20)
+    with pytest.raises(ValueError, match="megapixels"):
+        small.colorize(make_photo(0, (40, 40)))
+    with pytest.raises(ValueError, match="megapixels"):
+        small.predict_ab([make_photo(0, (40, 40))])

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from conftest import make_photo
-from infer_support import tiny_generator
+from infer_support import tiny_generator, private_onnx_cache  # noqa: F401
 
 from colorize.images import load_image
 from colorize.infer import Colorizer

@@ -18,12 +18,14 @@ from typing import BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from colorize.inference_options import InferenceOptions
+
 #: Formats we decode, as Pillow names them. MPO is the multi-picture JPEG that many cameras write.
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF"})
 #: File suffixes a folder scan looks at; the content is still sniffed when the file is opened.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
-#: Default pixel limit: 12 MP photos are routine, scanned prints reach 60 MP; a 40000x40000 bomb is refused.
-DEFAULT_MAX_PIXELS = 80_000_000
+#: Default pixel limit (a 40000x40000 bomb is refused): the one `InferenceOptions` sets.
+DEFAULT_MAX_PIXELS = InferenceOptions.max_pixels
 
 ImageSource = Union[str, Path, bytes, BinaryIO, Image.Image, np.ndarray, "LoadedImage"]
 

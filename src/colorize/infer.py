@@ -6,14 +6,17 @@ then upsampled to the photo's own size and joined with the lightness of the ORIG
 (`colorize.fullres`), so no detail is lost whatever the render size. Colour inputs are treated as gray: only
 their L is used.
 
-Images of the same padded shape share one forward pass (`colorize_batch`). Backends: torch in float32, torch
-with bfloat16 autocast, or onnxruntime (a `.onnx` file from `colorize export`, or the torch model exported on
-the fly).
+Images of the same padded shape share one forward pass (`colorize_batch`). Every setting is a field of
+`InferenceOptions`; the engine (`colorize.engines`) is chosen by its backend: "auto" (the default) runs
+onnxruntime on a graph exported from the model on first use, "torch" runs torch (fp32 or bf16 autocast),
+"onnx" insists on onnxruntime; a `.onnx` file from `colorize export` always runs on onnxruntime.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,19 +28,35 @@ from PIL import Image
 
 from colorize.fullres import compose_planes
 from colorize.images import ImageSource, LoadedImage, load_image
+from colorize.inference_options import BACKENDS, PRECISIONS, RENDER_MULTIPLE, InferenceOptions
 from colorize.lab import AB_SCALE, normalize_l, rgb_to_lab, uint8_to_tensor
+
+__all__ = ["BACKENDS", "DEFAULT_CHECKPOINT", "PRECISIONS", "RENDER_MULTIPLE", "Colorizer", "InferenceOptions",
+           "colorize_image", "resolve_checkpoint", "rgb_icc_profile"]
 
 #: The model shipped with the package; `Colorizer()` loads it.
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safetensors"
 
-BACKENDS = ("torch", "onnx")
 #: Source modes (as `LoadedImage.mode` reports them) that carry no colour: one plane is enough.
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
-PRECISIONS = ("fp32", "bf16")
-#: render_size must be a multiple of this (the coarsest stride of the encoder U-Nets).
-RENDER_MULTIPLE = 32
 
 ColorizeInput = ImageSource  # path, bytes, file, PIL image, uint8 array or LoadedImage
+
+
+def resolve_checkpoint(checkpoint: str | Path | None = None) -> Path:
+    """The generator file to load: `checkpoint`, or with None the bundled default model; a clear error if missing."""
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such model file: {path}")
+        return path
+    path = Path(DEFAULT_CHECKPOINT)  # read at call time, so tests and packagers can point it elsewhere
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the bundled default model is missing ({path}); pass a checkpoint (--checkpoint / "
+            "Colorizer.from_checkpoint), e.g. RUN_DIR/generator.safetensors from `colorize train`"
+        )
+    return path
 
 
 def rgb_icc_profile(profile: bytes | None) -> bytes | None:
@@ -50,83 +69,68 @@ def rgb_icc_profile(profile: bytes | None) -> bytes | None:
 class Colorizer:
     """Colorize photos at their own resolution with a generator.
 
-    model: a generator module (`forward(l_norm) -> ab_norm`, `size_multiple`), or give `checkpoint` (a generator
-    safetensors file, a training checkpoint, or a `.onnx` file); with neither, the bundled default model.
-    render_size: long side, in pixels, of the copy the network sees (multiple of 32).
-    backend: "torch" or "onnx" (default: "onnx" for `.onnx` files, else "torch"). precision: "fp32" or "bf16"
-    (torch only: bfloat16 autocast). saturation: scales the predicted ab (0 gives the gray input back).
-    batch_size: most images per forward pass in `colorize_batch`.
+    model: a generator module (`forward(l_norm) -> ab_norm`, `size_multiple`); without one, the options'
+    checkpoint (a generator safetensors file, a training checkpoint, or a `.onnx` file) or the bundled default.
+    options: an `InferenceOptions`; keyword arguments override single fields of it
+    (`Colorizer(render_size=384, backend="torch")`). The engine is built on first use.
     """
 
-    def __init__(
-        self,
-        model: torch.nn.Module | None = None,
-        *,
-        checkpoint: str | Path | None = None,
-        render_size: int = 256,
-        backend: str | None = None,
-        precision: str = "fp32",
-        saturation: float = 1.0,
-        name: str | None = None,
-        batch_size: int = 8,
-    ):
-        if model is not None and checkpoint is not None:
+    def __init__(self, model: torch.nn.Module | None = None, *, options: InferenceOptions | None = None,
+                 name: str | None = None, **option_values):
+        known = [f.name for f in dataclasses.fields(InferenceOptions)]
+        if set(option_values) - set(known):
+            raise TypeError(f"unknown Colorizer option(s) {sorted(set(option_values) - set(known))}; known: {known}")
+        options = dataclasses.replace(options or InferenceOptions(), **option_values)
+        if model is not None and options.checkpoint is not None:
             raise ValueError("give either a model or a checkpoint, not both")
-        if not isinstance(render_size, int) or render_size < RENDER_MULTIPLE or render_size % RENDER_MULTIPLE:
-            raise ValueError(f"render_size must be a positive multiple of {RENDER_MULTIPLE}, got {render_size}")
-        if backend not in (None, *BACKENDS):
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        if not saturation >= 0:
-            raise ValueError(f"saturation must be >= 0, got {saturation}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-
+        self.options = options
+        self.checkpoint: Path | None = None
+        self._engine = None
+        self._engine_lock = threading.Lock()
         if model is None:
-            checkpoint = Path(checkpoint) if checkpoint is not None else _default_checkpoint()
-            if not checkpoint.is_file():
-                raise FileNotFoundError(f"no such model file: {checkpoint}")
-            is_onnx = checkpoint.suffix.lower() == ".onnx"
-            backend = backend or ("onnx" if is_onnx else "torch")
-            if is_onnx and backend != "onnx":
-                raise ValueError(f"{checkpoint.name} is an ONNX model; it runs with backend='onnx' only")
-            if not is_onnx:
+            self.checkpoint = resolve_checkpoint(options.checkpoint)
+            if self.checkpoint.suffix.lower() == ".onnx":
+                self._engine = self._onnx_file_engine(self.checkpoint)
+            else:
                 from colorize.models import load_model
 
-                model = load_model(checkpoint)
-        else:
-            backend = backend or "torch"
-        if backend == "onnx" and precision != "fp32":
-            raise ValueError("the onnx backend runs in fp32 only; use backend='torch' for bf16")
+                model = load_model(self.checkpoint)
+        if options.num_threads:
+            torch.set_num_threads(options.num_threads)  # process-wide, as torch's setting is
+        self.model = model
+        described = model if model is not None else self._engine
+        self.size_multiple = int(getattr(described, "size_multiple", RENDER_MULTIPLE))
+        self.arch = str(getattr(described, "arch", type(described).__name__))
+        self.name = name or (self.checkpoint.stem if self.checkpoint is not None else self.arch)
 
-        if backend == "onnx":
-            from colorize.onnx_export import OnnxGenerator, export_onnx_bytes
+    def _onnx_file_engine(self, path: Path):
+        from colorize.onnx_export import OnnxGenerator
 
-            network = OnnxGenerator(checkpoint if model is None else export_onnx_bytes(model))
-        else:
-            # channels_last lets oneDNN pick its fast convolution layouts: a 256x192 efficientnet_lite0 forward
-            # went from 61 to 38 ms of CPU (fp32, one thread). Like eval(), this changes the module in place.
-            network = model.eval().to(memory_format=torch.channels_last)
-        self.network = network
-        self.checkpoint = checkpoint
-        self.backend = backend
-        self.precision = precision
-        self.render_size = render_size
-        self.saturation = float(saturation)
-        self.batch_size = batch_size
-        self.size_multiple = int(getattr(network, "size_multiple", RENDER_MULTIPLE))
-        self.arch = str(getattr(network, "arch", type(network).__name__))
-        self.name = name or (checkpoint.stem if checkpoint is not None else self.arch)
+        if self.options.backend == "torch":
+            raise ValueError(f"{path.name} is an ONNX model; it runs with backend 'onnx' (or 'auto') only")
+        if self.options.precision != "fp32":
+            raise ValueError(f"{path.name} is an ONNX model, which runs in fp32 only")
+        return OnnxGenerator(path, threads=self.options.num_threads or None)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, **kwargs) -> Colorizer:
+    def from_options(cls, options: InferenceOptions, model: torch.nn.Module | None = None,
+                     name: str | None = None) -> Colorizer:
+        """The Colorizer these options describe (their checkpoint, or `model` when given)."""
+        return cls(model, options=options, name=name)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, **option_values) -> Colorizer:
         """A Colorizer for the generator saved at `path` (safetensors, training .pt, or .onnx)."""
-        return cls(checkpoint=path, **kwargs)
+        return cls(checkpoint=path, **option_values)
+
+    @property
+    def backend(self) -> str:
+        """The engine's backend ("torch" or "onnx") once built; before the first use, the options' choice."""
+        return self._engine.backend if self._engine is not None else self.options.backend
 
     def __repr__(self) -> str:
         return (f"Colorizer(name={self.name!r}, arch={self.arch!r}, backend={self.backend!r}, "
-                f"precision={self.precision!r}, render_size={self.render_size})")
+                f"precision={self.options.precision!r}, render_size={self.options.render_size})")
 
     # --- public API ------------------------------------------------------------------------------------------
 
@@ -140,45 +144,38 @@ class Colorizer:
 
     def colorize_batch(self, images: Sequence[ColorizeInput]) -> list[Image.Image]:
         """`colorize` for several images; those with the same padded render shape share forward passes."""
-        loaded = [load_image(image) for image in images]
+        loaded = [load_image(image, max_pixels=self.options.max_pixels) for image in images]
         predictions = self.predict_ab(loaded)
         return [self._finish(item, ab) for item, ab in zip(loaded, predictions)]
 
-    def predict_ab(self, images: Sequence[LoadedImage]) -> list[torch.Tensor]:
-        """The network's colour for each image: (2, h, w) a*, b* in Lab units (saturation applied) at render size."""
-        inputs = [self._network_input(image) for image in images]
+    def predict_ab(self, images: Sequence[ColorizeInput]) -> list[torch.Tensor]:
+        """The network's colour for each image: (2, h, w) a*, b* in Lab units (saturation applied) at render size.
+
+        (h, w) is the image's size scaled so its long side is `render_size`. Images of one padded shape share
+        forward passes of up to `batch_size`. `colorize.fullres.compose_planes` joins such a prediction with any
+        full-resolution lightness of the same aspect ratio (e.g. a video frame's own).
+        """
+        loaded = [load_image(image, max_pixels=self.options.max_pixels) for image in images]
+        inputs = [self.network_input(image) for image in loaded]
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for index, (tensor, _) in enumerate(inputs):
             groups[tuple(tensor.shape[-2:])].append(index)
-        results: list[torch.Tensor | None] = [None] * len(images)
+        results: list[torch.Tensor | None] = [None] * len(loaded)
+        batch_size, scale = self.options.batch_size, AB_SCALE * self.options.saturation
         for members in groups.values():
-            for start in range(0, len(members), self.batch_size):
-                batch = members[start : start + self.batch_size]
-                ab_norm = self._forward(torch.cat([inputs[i][0] for i in batch]))
+            for start in range(0, len(members), batch_size):
+                batch = members[start : start + batch_size]
+                ab_norm = self.run_network(torch.cat([inputs[i][0] for i in batch]))
                 for row, index in enumerate(batch):
                     top, left, height, width = inputs[index][1]
-                    crop = ab_norm[row, :, top : top + height, left : left + width]
-                    results[index] = crop.float() * (AB_SCALE * self.saturation)
+                    results[index] = ab_norm[row, :, top : top + height, left : left + width].float() * scale
         return results
 
-    def describe(self) -> dict:
-        """What this colorizer runs, for `colorize doctor` and logs."""
-        return {
-            "name": self.name,
-            "arch": self.arch,
-            "checkpoint": str(self.checkpoint) if self.checkpoint is not None else None,
-            "backend": self.backend,
-            "precision": self.precision,
-            "render_size": self.render_size,
-            "size_multiple": self.size_multiple,
-        }
-
-    # --- steps -----------------------------------------------------------------------------------------------
-
-    def _network_input(self, image: LoadedImage) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+    def network_input(self, image: ColorizeInput) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
         """(1, 1, H', W') normalised L of the small copy, padded; and (top, left, height, width) of the content."""
+        image = load_image(image, max_pixels=self.options.max_pixels)
         full_w, full_h = image.size
-        scale = self.render_size / max(full_w, full_h)
+        scale = self.options.render_size / max(full_w, full_h)
         width, height = max(1, round(full_w * scale)), max(1, round(full_h * scale))
         small = image.rgb
         if (width, height) != (full_w, full_h):
@@ -194,15 +191,30 @@ class Colorizer:
                 l_norm = F.pad(l_norm, (left, pad_w - left, top, pad_h - top), mode="replicate")
         return l_norm, (top, left, height, width)
 
-    def _forward(self, l_norm: torch.Tensor) -> torch.Tensor:
-        if self.backend == "onnx":
-            return self.network(l_norm)
-        l_norm = l_norm.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            if self.precision == "bf16":
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    return self.network(l_norm).float()
-            return self.network(l_norm)
+    def run_network(self, l_norm: torch.Tensor) -> torch.Tensor:
+        """The network alone: normalised L (B, 1, H, W), H and W multiples of `size_multiple` -> normalised ab."""
+        if self._engine is None:
+            with self._engine_lock:  # web workers may arrive together; export once
+                if self._engine is None:
+                    from colorize.engines import build_engine
+
+                    options = self.options
+                    self._engine = build_engine(self.model, options.backend, options.precision, options.num_threads)
+        return self._engine(l_norm)
+
+    def describe(self) -> dict:
+        """What this colorizer runs, for `colorize doctor` and logs."""
+        return {
+            "name": self.name,
+            "arch": self.arch,
+            "checkpoint": str(self.checkpoint) if self.checkpoint is not None else None,
+            "backend": self.backend,
+            "precision": self.options.precision,
+            "render_size": self.options.render_size,
+            "size_multiple": self.size_multiple,
+        }
+
+    # --- steps -----------------------------------------------------------------------------------------------
 
     def _finish(self, image: LoadedImage, ab: torch.Tensor) -> Image.Image:
         # Planes straight from Pillow (split / merge) instead of (H, W, 3) arrays: 3-4x less copying on 12 MP.
@@ -223,24 +235,13 @@ class Colorizer:
         return result
 
 
-def _default_checkpoint() -> Path:
-    path = Path(DEFAULT_CHECKPOINT)  # read at call time, so tests and packagers can point it elsewhere
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"the bundled default model is missing ({path}); pass a checkpoint (--checkpoint / "
-            "Colorizer.from_checkpoint), e.g. RUN_DIR/generator.safetensors from `colorize train`"
-        )
-    return path
-
-
 @functools.lru_cache(maxsize=2)
-def _cached_colorizer(checkpoint: str | None, stamp: float, options: tuple) -> Colorizer:
-    return Colorizer(checkpoint=checkpoint, **dict(options))
+def _cached_colorizer(options: InferenceOptions, stamp: float) -> Colorizer:
+    return Colorizer(options=options)
 
 
-def colorize_image(image: ColorizeInput, checkpoint: str | Path | None = None, **kwargs) -> Image.Image:
-    """One-call colorization; the Colorizer is cached per (checkpoint file and its mtime, options)."""
-    path = Path(checkpoint) if checkpoint is not None else _default_checkpoint()
-    stamp = path.stat().st_mtime if path.is_file() else 0.0
-    colorizer = _cached_colorizer(str(path), stamp, tuple(sorted(kwargs.items())))
-    return colorizer.colorize(image)
+def colorize_image(image: ColorizeInput, checkpoint: str | Path | None = None, **option_values) -> Image.Image:
+    """One-call colorization; the Colorizer is cached per (options, and the checkpoint file's mtime)."""
+    path = resolve_checkpoint(checkpoint)
+    options = InferenceOptions(checkpoint=path, **option_values)
+    return _cached_colorizer(options, path.stat().st_mtime).colorize(image)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import warnings
 from pathlib import Path
 
@@ -26,6 +27,9 @@ OUTPUT_NAME = "ab_norm"
 DEFAULT_OPSET = 17
 METADATA_FORMAT = "colorize-generator-onnx"
 _DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
+#: torch's exporter keeps global state: two exports at once in one process (two web models on their first
+#: requests) made one of them fail.
+_EXPORT_LOCK = threading.Lock()
 
 
 def _sample_input(model: nn.Module) -> torch.Tensor:
@@ -59,12 +63,13 @@ def _export(model: nn.Module, opset: int):
 
 def export_onnx_bytes(model: nn.Module, opset: int = DEFAULT_OPSET) -> bytes:
     """The ONNX model (bytes) of a generator: input "l_norm" [B,1,H,W] -> output "ab_norm" [B,2,H,W]."""
-    was_training = model.training
-    model.eval()
-    try:
-        proto = _export(model, opset)
-    finally:
-        model.train(was_training)  # the caller's module comes back in the mode it was given in
+    with _EXPORT_LOCK:
+        was_training = model.training
+        model.eval()
+        try:
+            proto = _export(model, opset)
+        finally:
+            model.train(was_training)  # the caller's module comes back in the mode it was given in
     metadata = {
         "format": METADATA_FORMAT,
         "arch": str(getattr(model, "arch", type(model).__name__)),
@@ -93,6 +98,8 @@ class OnnxGenerator:
     `source` is a `.onnx` path or the model's bytes. `threads`: onnxruntime intra-op threads (default: torch's
     thread count, so one setting governs both backends).
     """
+
+    backend = "onnx"
 
     def __init__(self, source: str | Path | bytes, threads: int | None = None):
         import onnxruntime as ort

@@ -1,7 +1,10 @@
 """Generate argparse options from a config dataclass, so every default lives in the dataclass alone.
 
-A field becomes `--field-name`; its help text is `field(metadata={"help": ...})`. Supported field types: bool
-(--x / --no-x), int, float, str, Path, Optional of those, Literal[...] (choices) and tuple[T, ...] (nargs="+").
+A field becomes `--field-name`; its help text is `field(metadata={"help": ...})`, further spellings of the flag
+`metadata={"aliases": ("--old-name",)}`. Supported field types: bool (--x / --no-x), int, float, str, Path,
+Optional of those, Literal[...] (choices), tuple[T, ...] (nargs="+"), and another config dataclass, whose fields
+become options of the same command (so a command embeds e.g. `InferenceOptions` with its defaults and help);
+`metadata={"skip": ("name",)}` on such a field keeps those of its fields off the command line (at their defaults).
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_cls: type, *, s
         if f.name in skip or not f.init:
             continue
         tp = _unwrap_optional(hints[f.name])
+        if dataclasses.is_dataclass(tp):
+            add_config_arguments(parser, tp, skip=skip + tuple(f.metadata.get("skip", ())))
+            continue
         default = _default(f)
         flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
@@ -54,14 +60,24 @@ def add_config_arguments(parser: argparse.ArgumentParser, config_cls: type, *, s
             raise TypeError(f"{config_cls.__name__}.{f.name}: unsupported option type {tp!r}")
         if help_text or default is not None:
             kwargs["help"] = f"{help_text} (default: %(default)s)" if help_text else "(default: %(default)s)"
-        parser.add_argument(flag, **kwargs)
+        parser.add_argument(flag, *f.metadata.get("aliases", ()), **kwargs)
 
 
 def config_from_args(config_cls: type, args: argparse.Namespace, **overrides: Any):
     """Build `config_cls` from parsed options; fields not on the command line keep their defaults."""
+    return _config_from_args(config_cls, args, (), overrides)
+
+
+def _config_from_args(config_cls: type, args: argparse.Namespace, skip: tuple[str, ...], overrides: dict):
     values = {}
+    hints = typing.get_type_hints(config_cls)
     for f in dataclasses.fields(config_cls):
-        if f.init and hasattr(args, f.name):
+        nested = _unwrap_optional(hints[f.name])
+        if not f.init or f.name in skip:
+            continue
+        if dataclasses.is_dataclass(nested) and f.name not in overrides:
+            values[f.name] = _config_from_args(nested, args, tuple(f.metadata.get("skip", ())), {})
+        elif hasattr(args, f.name):
             value = getattr(args, f.name)
             if isinstance(value, list):
                 value = tuple(value)

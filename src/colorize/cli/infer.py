@@ -13,30 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from colorize.inference_options import InferenceOptions
+
 
 @dataclass
-class ColorizeOptions:
-    """Options shared by `image` and `folder`."""
+class OutputOptions:
+    """Options shared by `image` and `folder` besides the inference ones."""
 
-    checkpoint: Path | None = field(
-        default=None,
-        metadata={"help": "generator file: .safetensors, a training checkpoint .pt, or an exported .onnx; "
-                          "none = the bundled default model"},
-    )
-    render_size: int = field(
-        default=256,
-        metadata={"help": "long side in pixels of the copy the network sees (multiple of 32); the output keeps "
-                          "the photo's own resolution"},
-    )
-    backend: Literal["torch", "onnx"] | None = field(
-        default=None, metadata={"help": "inference engine; none = onnx for .onnx files, else torch"}
-    )
-    precision: Literal["fp32", "bf16"] = field(
-        default="fp32", metadata={"help": "torch backend: bf16 runs the network under bfloat16 autocast"}
-    )
-    saturation: float = field(default=1.0, metadata={"help": "multiply the predicted colour (a*, b*) by this"})
-    batch_size: int = field(default=4, metadata={"help": "photos per forward pass"})
-    threads: int = field(default=0, metadata={"help": "CPU threads for torch/onnxruntime; 0 = torch's default"})
+    inference: InferenceOptions = field(default_factory=InferenceOptions)
     format: Literal["same", "png", "jpg", "webp"] = field(
         default="same", metadata={"help": "output format; same = JPEG/WebP stay, other inputs become PNG"}
     )
@@ -44,14 +28,14 @@ class ColorizeOptions:
 
 
 @dataclass
-class ImageConfig(ColorizeOptions):
+class ImageConfig(OutputOptions):
     inputs: tuple[Path, ...] = ()
     output: Path | None = None
     overwrite: bool = field(default=True, metadata={"help": "replace existing output files"})
 
 
 @dataclass
-class FolderConfig(ColorizeOptions):
+class FolderConfig(OutputOptions):
     input_dir: Path | None = None
     output_dir: Path | None = None
     overwrite: bool = field(default=False, metadata={"help": "redo photos whose output already exists"})
@@ -72,11 +56,9 @@ class ExportConfig:
 
 @dataclass
 class DoctorConfig:
-    checkpoint: Path | None = field(
-        default=None, metadata={"help": "check this generator file instead of the bundled default"}
-    )
-    backend: Literal["torch", "onnx"] | None = field(default=None, metadata={"help": "backend to report"})
-    threads: int = field(default=0, metadata={"help": "CPU threads; 0 = torch's default"})
+    """`colorize doctor` checks the Colorizer that these options would build."""
+
+    inference: InferenceOptions = field(default_factory=InferenceOptions)
 
 
 def register(subparsers) -> None:
@@ -128,28 +110,11 @@ def _prefer_passive_openmp() -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def _set_threads(threads: int) -> None:
-    _prefer_passive_openmp()
-    import torch
-
-    if threads < 0:
-        raise ValueError(f"--threads must be >= 0, got {threads}")
-    if threads:
-        torch.set_num_threads(threads)
-
-
-def _colorizer(config: ColorizeOptions):
-    _set_threads(config.threads)  # first: it must precede the first torch import
+def _colorizer(options: InferenceOptions):
+    _prefer_passive_openmp()  # first: it must precede the first torch import
     from colorize.infer import Colorizer
 
-    return Colorizer(
-        checkpoint=config.checkpoint,
-        render_size=config.render_size,
-        backend=config.backend,
-        precision=config.precision,
-        saturation=config.saturation,
-        batch_size=config.batch_size,
-    )
+    return Colorizer.from_options(options)
 
 
 def _finish(report) -> int:
@@ -163,9 +128,8 @@ def run_image(args: argparse.Namespace) -> int:
 
     config = config_from_args(ImageConfig, args)
     jobs = file_jobs(config.inputs, config.output, config.format)
-    colorizer = _colorizer(config)
-    report = colorize_files(colorizer, jobs, overwrite=config.overwrite, batch_size=config.batch_size,
-                            quality=config.quality)
+    colorizer = _colorizer(config.inference)
+    report = colorize_files(colorizer, jobs, overwrite=config.overwrite, quality=config.quality)
     for source in report.done:
         print(f"{source} -> {dict(jobs)[source]}")
     return _finish(report)
@@ -180,9 +144,9 @@ def run_folder(args: argparse.Namespace) -> int:
     if not jobs:
         print(f"no images under {config.input_dir}")
         return 0
-    colorizer = _colorizer(config)
-    report = colorize_files(colorizer, jobs, overwrite=config.overwrite, batch_size=config.batch_size,
-                            quality=config.quality, progress=config.progress)
+    colorizer = _colorizer(config.inference)
+    report = colorize_files(colorizer, jobs, overwrite=config.overwrite, quality=config.quality,
+                            progress=config.progress)
     return _finish(report)
 
 
@@ -195,11 +159,11 @@ def run_export(args: argparse.Namespace) -> int:
     _prefer_passive_openmp()
     import torch
 
-    from colorize.infer import _default_checkpoint
+    from colorize.infer import resolve_checkpoint
     from colorize.models import load_model
     from colorize.onnx_export import OnnxGenerator, export_onnx
 
-    checkpoint = config.checkpoint or _default_checkpoint()
+    checkpoint = resolve_checkpoint(config.checkpoint)
     model = load_model(checkpoint)
     path = export_onnx(model, config.onnx, opset=config.opset)
     print(f"{checkpoint} -> {path} ({path.stat().st_size / 1e6:.1f} MB, dynamic batch/height/width, "
@@ -226,7 +190,8 @@ def run_doctor(args: argparse.Namespace) -> int:
     from colorize.cli._args import config_from_args
 
     config = config_from_args(DoctorConfig, args)
-    _set_threads(config.threads)
+    _prefer_passive_openmp()
+    import numpy as np
     import torch
 
     from colorize import __version__, infer
@@ -246,26 +211,24 @@ def run_doctor(args: argparse.Namespace) -> int:
     print(f"Pillow       {version('pillow')}")
     print(f"kornia       {version('kornia')}")
     print(f"numpy        {version('numpy')}")
-    print(f"threads      torch {torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op "
-          f"(CPUs visible: {len(_cpus())}); OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
-    checkpoint = config.checkpoint or Path(infer.DEFAULT_CHECKPOINT)
-    is_onnx = checkpoint.suffix.lower() == ".onnx"
-    backend = config.backend or ("onnx" if is_onnx else "torch")
-    print(f"backend      {backend}")
-    source = "given" if config.checkpoint else "bundled default"
-    exists = checkpoint.is_file()
-    print(f"checkpoint   {checkpoint} ({source}; {'exists' if exists else 'MISSING'})")
-    if not exists:
-        if not config.checkpoint:
-            print("             train one with `colorize train` and pass --checkpoint RUN_DIR/generator.safetensors")
-        return 1
+    source = "given" if config.inference.checkpoint else "bundled default"
     try:
-        colorizer = infer.Colorizer(checkpoint=checkpoint, backend=backend)
+        checkpoint = infer.resolve_checkpoint(config.inference.checkpoint)
+    except FileNotFoundError as exc:
+        print(f"checkpoint   MISSING ({source}): {exc}")
+        return 1
+    print(f"checkpoint   {checkpoint} ({source}; exists)")
+    try:
+        colorizer = infer.Colorizer.from_options(config.inference)
+        colorizer.colorize(np.zeros((32, 32), np.uint8))  # builds the engine: exports to ONNX for "auto"
     except (ValueError, OSError, RuntimeError) as exc:
-        print(f"model        cannot be loaded: {exc}")
+        print(f"model        cannot be loaded or run: {exc}")
         return 1
     info = colorizer.describe()
-    print(f"model        {info['arch']} (size multiple {info['size_multiple']}), loads fine; "
+    print(f"threads      torch {torch.get_num_threads()} intra-op / {torch.get_num_interop_threads()} inter-op "
+          f"(CPUs visible: {len(_cpus())}); OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+    print(f"backend      {info['backend']} (asked: {config.inference.backend}, precision {info['precision']})")
+    print(f"model        {info['arch']} (size multiple {info['size_multiple']}), loads and runs; "
           f"render size {info['render_size']}")
     return 0
 
