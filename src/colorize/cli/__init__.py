@@ -13,7 +13,7 @@ import sys
 from colorize import __version__
 
 #: Modules under colorize.cli that contribute commands, in the order `colorize --help` lists them.
-COMMAND_MODULES = ("train", "models", "infer", "evaluate", "web")
+COMMAND_MODULES = ("train", "models", "infer", "video", "evaluate", "web")
 
 
 def build_parser() -> argparse.ArgumentParser:
