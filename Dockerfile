@@ -3,8 +3,10 @@
 #   docker build -t colorize .
 #   docker run -p 8000:8000 -v colorize-data:/data colorize
 #
-# Configure with COLORIZE_* variables (docker run -e COLORIZE_DB=postgresql+psycopg://... -e COLORIZE_WORKERS=2)
-# or by appending flags: docker run ... colorize colorize serve --host 0.0.0.0 --checkpoint /models/a.safetensors
+# Configure with COLORIZE_* variables (docker run -e COLORIZE_DB=postgresql+psycopg://... -e COLORIZE_WORKERS=2
+# -e COLORIZE_RETENTION_DAYS=30 -e COLORIZE_PROCESSES=2) or by appending flags:
+# docker run ... colorize colorize serve --host 0.0.0.0 --checkpoint /models/a.safetensors
+# Behind a TLS proxy the owner cookies get the Secure flag when the proxy says https (uvicorn's proxy headers).
 FROM python:3.11-slim
 
 # CPU-only torch wheels: the default Linux wheel pulls in several GB of CUDA libraries this image never uses.
@@ -18,6 +20,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY src ./src
+# The page links the bundled model's card (its data terms: ImageNet photos, research and non-commercial use).
+COPY docs/model-card.md ./docs/model-card.md
 RUN pip install --extra-index-url "${TORCH_INDEX_URL}" -c constraints.txt . \
     && useradd --create-home --uid 10001 colorize \
     && mkdir /data && chown colorize:colorize /data

@@ -1,18 +1,25 @@
 """Load test of the web app: concurrent clients posting 1-megapixel photos to `colorize serve` on 127.0.0.1.
 
     python benchmarks/serve_load.py                          # 16 clients, 60 s, the bundled default model
+    python benchmarks/serve_load.py --queue-size 4 --retry now   # a small queue, clients that retry at once
     python benchmarks/serve_load.py --seconds 20 --checkpoint runs/x/generator.safetensors --workers 2
 
-Starts the server as a subprocess (own temporary storage and SQLite database), runs the clients for --seconds,
-then prints requests/s, p50/p95 latency, the error count (503 "busy" answers counted separately) and the server's
-peak resident memory. Clients that get 503 wait for Retry-After, as a well-behaved client would. Every request
-goes to 127.0.0.1 only; the run is bounded by --seconds plus one request timeout. Photos come from --data
-(relative to the repository root), scaled to --megapixels and turned gray; synthetic ones if the folder is missing.
+Starts the server as a subprocess (own temporary storage and SQLite database; the per-client rate limits off
+unless --rate-limits, since every client here shares one address), runs the clients for --seconds, then prints
+requests/s, p50/p95 latency, every answer by status, connection resets and other transport errors, answers
+without Retry-After, and the server's peak resident memory. Each client is its own browser (owner cookie + CSRF
+header). --retry after: a client told 429/503 waits for Retry-After, as a well-behaved client would; --retry now:
+it asks again at once. Then --oversize-clients clients post a --oversize-mb body at once (the upload limit is
+20 MB): each must get a 413 response, not a reset. Exit code 1 when anything other than 2xx, 413 (oversize phase),
+or 429/503 with Retry-After came back. Every request goes to 127.0.0.1 only; the run is bounded by --seconds plus
+one request timeout. Photos come from --data (relative to the repository root), scaled to --megapixels and turned
+gray; synthetic ones if the folder is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import shutil
 import signal
@@ -73,6 +80,8 @@ def start_server(args, storage: Path, port: int, log) -> subprocess.Popen:
     command = [sys.executable, "-c", "import sys; from colorize.cli import main; sys.exit(main())", "serve",
                "--host", "127.0.0.1", "--port", str(port), "--storage", str(storage),
                "--queue-size", str(args.queue_size), "--workers", str(args.workers)]
+    if not args.rate_limits:
+        command += ["--uploads-per-minute", "0", "--ratings-per-minute", "0", "--votes-per-minute", "0"]
     for checkpoint in args.checkpoint or []:
         command += ["--checkpoint", checkpoint]
     return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -95,44 +104,54 @@ def wait_ready(proc: subprocess.Popen, url: str, log_path: Path, timeout: float 
     raise SystemExit("the server did not start in time")
 
 
-def run_clients(url: str, photos: list[bytes], clients: int, seconds: float) -> dict:
+def browser_session(http) -> None:
+    """Make an httpx client one browser: its owner cookie, and the CSRF header the API wants on POSTs."""
+    http.headers["X-CSRF-Token"] = http.get("/api/session").json()["csrf_token"]
+
+
+def run_clients(url: str, photos: list[bytes], clients: int, seconds: float, retry_now: bool) -> dict:
     import httpx
 
     latencies: list[float] = []
     model_seconds: list[float] = []
-    counts = {"ok": 0, "busy": 0, "errors": 0}
+    counts = {"ok": 0, "refused": 0, "errors": 0, "no_retry_after": 0}
+    statuses: dict[str, int] = {}
     error_kinds: dict[str, int] = {}
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
     def client(index: int) -> None:
-        with httpx.Client(timeout=REQUEST_TIMEOUT) as http:
+        with httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT) as http:
+            browser_session(http)
             n = index
             while time.monotonic() < deadline:
                 photo = photos[n % len(photos)]
                 n += clients
                 start = time.monotonic()
                 try:
-                    response = http.post(f"{url}/api/results", files={"file": (f"p{n}.jpg", photo, "image/jpeg")})
-                except httpx.HTTPError as exc:
+                    response = http.post("/api/results", files={"file": (f"p{n}.jpg", photo, "image/jpeg")})
+                except httpx.HTTPError as exc:  # resets and other transport failures
                     with lock:
                         counts["errors"] += 1
                         error_kinds[type(exc).__name__] = error_kinds.get(type(exc).__name__, 0) + 1
                     continue
                 elapsed = time.monotonic() - start
+                code = response.status_code
+                retry_after = response.headers.get("retry-after")
                 with lock:
-                    if response.status_code == 201:
+                    statuses[str(code)] = statuses.get(str(code), 0) + 1
+                    if code == 201:
                         counts["ok"] += 1
                         latencies.append(elapsed)
                         model_seconds.append(response.json()["seconds"])
-                    elif response.status_code == 503:
-                        counts["busy"] += 1
+                    elif code in (429, 503):
+                        counts["refused"] += 1
+                        counts["no_retry_after"] += retry_after is None
                     else:
                         counts["errors"] += 1
-                        key = f"HTTP {response.status_code}"
-                        error_kinds[key] = error_kinds.get(key, 0) + 1
-                if response.status_code == 503:
-                    wait = float(response.headers.get("retry-after", "1"))
+                        error_kinds[f"HTTP {code}"] = error_kinds.get(f"HTTP {code}", 0) + 1
+                if code in (429, 503) and not retry_now:
+                    wait = float(retry_after or "1")
                     time.sleep(max(0.0, min(wait, deadline - time.monotonic())))
 
     started = time.monotonic()
@@ -143,7 +162,30 @@ def run_clients(url: str, photos: list[bytes], clients: int, seconds: float) -> 
         thread.join(seconds + REQUEST_TIMEOUT + 10)
     wall = time.monotonic() - started
     return {"latencies": latencies, "model_seconds": model_seconds, "wall": wall, "error_kinds": error_kinds,
-            **counts}
+            "statuses": statuses, **counts}
+
+
+def post_oversize(url: str, clients: int, megabytes: float) -> dict[str, int]:
+    """`clients` async clients at once, each posting a `megabytes` body: answers by status, or by exception."""
+    import httpx
+
+    body = b"\xff\xd8" + b"\x00" * int(megabytes * 1024 * 1024)
+
+    async def one() -> str:
+        async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT) as http:
+            try:
+                response = await http.post("/api/results", files={"file": ("big.jpg", body, "image/jpeg")})
+            except httpx.HTTPError as exc:
+                return type(exc).__name__
+            return str(response.status_code)
+
+    async def all_at_once() -> list[str]:
+        return await asyncio.gather(*(one() for _ in range(clients)))
+
+    outcomes: dict[str, int] = {}
+    for outcome in asyncio.run(all_at_once()):
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -160,6 +202,11 @@ def main() -> int:
     parser.add_argument("--checkpoint", action="append", help="model(s) to serve; default: the bundled model")
     parser.add_argument("--workers", type=int, default=2, help="the server's inference worker threads")
     parser.add_argument("--queue-size", type=int, default=32, help="the server's job queue size")
+    parser.add_argument("--retry", choices=("after", "now"), default="after",
+                        help="after a 429/503: wait for Retry-After, or ask again at once")
+    parser.add_argument("--rate-limits", action="store_true", help="keep the server's per-client rate limits on")
+    parser.add_argument("--oversize-clients", type=int, default=6, help="clients posting an oversize body at once")
+    parser.add_argument("--oversize-mb", type=float, default=25.0, help="size of each oversize body")
     args = parser.parse_args()
 
     data = args.data if args.data.is_absolute() else (REPO / args.data).resolve()
@@ -189,8 +236,9 @@ def main() -> int:
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
             print(f"server: {url}, workers {args.workers}, queue {args.queue_size}, idle RSS {idle_rss:.0f} MB; "
-                  f"{args.clients} clients for {args.seconds:g} s ...", flush=True)
-            stats = run_clients(url, photos, args.clients, args.seconds)
+                  f"{args.clients} clients for {args.seconds:g} s, retry {args.retry} ...", flush=True)
+            stats = run_clients(url, photos, args.clients, args.seconds, retry_now=args.retry == "now")
+            oversize = post_oversize(url, args.oversize_clients, args.oversize_mb) if args.oversize_clients else {}
             sampler_stop.set()
             peak = rss_mb(proc.pid, "VmHWM")
             final_rss = rss_mb(proc.pid, "VmRSS")
@@ -208,11 +256,16 @@ def main() -> int:
     print(f"completed: {stats['ok']} colorizations in {stats['wall']:.1f} s = {stats['ok'] / stats['wall']:.2f} req/s")
     print(f"latency: p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f} s, max {max(lat, default=0):.2f} s "
           f"(model time per photo: median {statistics.median(stats['model_seconds'] or [0]):.2f} s)")
-    print(f"errors: {stats['errors']} {stats['error_kinds'] or ''}".rstrip())
-    print(f"busy (503 + Retry-After): {stats['busy']}")
+    print(f"answers by status: {dict(sorted(stats['statuses'].items()))}")
+    print(f"refused (429/503): {stats['refused']}, of which without Retry-After: {stats['no_retry_after']}")
+    print(f"errors (resets, transport failures, other statuses): {stats['errors']} {stats['error_kinds'] or ''}"
+          .rstrip())
+    if oversize:
+        print(f"oversize: {args.oversize_clients} clients x {args.oversize_mb:g} MB at once -> {oversize}")
     print(f"server memory: idle {idle_rss:.0f} MB, peak {peak:.0f} MB (VmHWM; sampled max {peak_sampled:.0f} MB), "
           f"after the run {final_rss:.0f} MB")
-    return 1 if stats["errors"] else 0
+    clean_oversize = set(oversize) <= {"413"}
+    return 1 if stats["errors"] or stats["no_retry_after"] or not clean_oversize else 0
 
 
 if __name__ == "__main__":

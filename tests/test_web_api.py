@@ -7,7 +7,6 @@ import io
 import re
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +15,10 @@ from PIL import Image
 
 from colorize.web import ServeConfig, create_app
 from colorize.web.limits import UploadLimitMiddleware
+from colorize.web.owner import owner_of
 from conftest import make_photo
 from conftest import png_bomb_bytes
-from web_support import encode, gray_jpeg, tiny_colorizer
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # starlette's TestClient warns that it wants httpx2 one day
-    from fastapi.testclient import TestClient
+from web_support import encode, gray_jpeg, make_client, tiny_colorizer
 
 STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}-[a-z]+\.[a-z]{3,4}$")
 
@@ -31,12 +27,6 @@ STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}-[a-z]+\.[a-z]{3,4}$")
 @pytest.fixture(scope="module")
 def colorizers():
     return [tiny_colorizer("tiny-a", seed=1), tiny_colorizer("tiny-b", seed=2)]
-
-
-def make_client(tmp_path: Path, colorizers, raise_server_exceptions: bool = True, **config) -> TestClient:
-    config.setdefault("max_upload_mb", 1.0)
-    app = create_app(ServeConfig(storage=str(tmp_path / "data"), **config), colorizers=colorizers)
-    return TestClient(app, raise_server_exceptions=raise_server_exceptions)
 
 
 @pytest.fixture
@@ -102,8 +92,10 @@ def test_upload_colorizes_and_serves_every_image(client):
     assert result["rating"]["count"] == 0
 
     original = client.get(result["urls"]["original"])
-    assert original.content == data and original.headers["content-type"] == "image/jpeg"
+    assert original.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(original.content)).size == (64, 48)
     assert original.headers["x-content-type-options"] == "nosniff"
+    assert original.headers["cache-control"].startswith("private")
     image = Image.open(io.BytesIO(client.get(result["urls"]["image"]).content))
     assert image.format == "PNG" and image.mode == "RGB" and image.size == (64, 48)
     for key in ("original_preview", "image_preview"):
@@ -111,7 +103,8 @@ def test_upload_colorizes_and_serves_every_image(client):
         assert preview.format == "JPEG" and preview.size == (64, 48)
 
     download = client.get(result["urls"]["download"])
-    assert download.headers["content-disposition"] == 'attachment; filename="Grandma_1952-colorized.png"'
+    assert download.headers["content-disposition"] == ("attachment; filename=\"Grandma 1952-colorized.png\"; "
+                                                       "filename*=UTF-8''Grandma%201952-colorized.png")
     assert download.content == client.get(result["urls"]["image"]).content
     assert client.get(f"/api/results/{result['id']}").json()["id"] == result["id"]
 
@@ -232,7 +225,8 @@ def test_path_like_file_names_never_become_paths(client, tmp_path):
         shown = response.json()["filename"]
         assert "/" not in shown and "\\" not in shown and "\x00" not in shown and "\n" not in shown
         download = client.get(response.json()["urls"]["download"]).headers["content-disposition"]
-        assert re.fullmatch(r'attachment; filename="[A-Za-z0-9._-]+-colorized\.png"', download)
+        assert re.fullmatch(r'attachment; filename="[^"/\\]+-colorized\.png"; filename\*=UTF-8\'\'[A-Za-z0-9%._~-]+',
+                            download), download
     root = tmp_path / "data"
     files = [p.relative_to(root / "images").as_posix() for p in (root / "images").rglob("*") if p.is_file()]
     assert files and all(STORED_NAME.match(f) for f in files)
@@ -272,10 +266,12 @@ def test_size_limit_is_enforced_while_streaming():
             pass
         await send({"type": "http.response.start", "status": 400, "headers": []})
 
-    middleware = UploadLimitMiddleware(app, max_body_bytes=256 * 1024, paths=("/upload",))
+    middleware = UploadLimitMiddleware(app, max_body_bytes=256 * 1024, paths=("/upload",), drain_bytes=512 * 1024)
     scope = {"type": "http", "method": "POST", "path": "/upload", "headers": []}
     asyncio.run(middleware(scope, receive, send))
-    assert chunks_read == 5  # 4 chunks fit, the 5th crosses the limit: the other 995 are never read
+    # 4 chunks fit, the 5th crosses the limit; then 9 more (just over drain_bytes) are drained so the client
+    # hears the 413 rather than a reset: the other 986 are never read.
+    assert chunks_read == 5 + 9
     assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [413]
 
 
@@ -391,7 +387,8 @@ def test_comparison_errors(tmp_path, colorizers, client):
         services.config.max_pixels = 10  # lowered after the upload: the second model cannot read it any more
         response = strict.post("/api/comparisons", json={"upload_id": result["upload_id"]})
         assert response.status_code == 409 and "cannot be colorized again" in response.json()["detail"]
-        services.storage.path(services.result(result["id"]).image_file).unlink()
+        owner = owner_of(strict.cookies["colorize_owner"])
+        services.storage.path(services.result(result["id"], owner).image_file).unlink()
         missing = strict.get(result["urls"]["image"])
         assert missing.status_code == 404 and "missing" in missing.json()["detail"]
 
@@ -415,3 +412,30 @@ def test_unexpected_failure_is_a_json_500_and_leaves_nothing_behind(tmp_path):
         assert "went wrong" in response.json()["detail"]
         assert not [p for p in (tmp_path / "data" / "images").rglob("*") if p.is_file()]
         assert client.get("/api/health").status_code == 200
+
+
+def test_stars_must_be_a_json_integer(client):
+    result_id = upload(client, gray_jpeg()).json()["id"]
+    for stars in (True, "5", 4.0):
+        response = client.post(f"/api/results/{result_id}/ratings", json={"stars": stars})
+        assert response.status_code == 422, stars
+    assert client.get(f"/api/results/{result_id}/ratings").json() == []
+
+
+def test_docs_work_offline_from_packaged_assets(client):
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/") for a in assets)  # nothing from a CDN
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200 and len(response.content) > 100, asset
+    assert "SwaggerUIBundle" in client.get("/docs-assets/swagger-ui-bundle.js").text
+
+
+def test_page_links_the_api_docs_and_the_model_card_with_its_data_terms(client):
+    page = client.get("/").text
+    assert 'href="/docs"' in page and 'href="/model-card"' in page
+    assert "non-commercial" in page and "ImageNet" in page
+    card = client.get("/model-card")
+    assert card.status_code == 200 and "non-commercial" in card.text

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ from PIL import Image
 
 from colorize.web import ServeConfig, create_app
 from conftest import skimage_photo
-from web_support import free_port, tiny_colorizer, tiny_model
+from web_support import running_server, tiny_colorizer, tiny_model
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -37,21 +35,9 @@ def tinted_colorizer(name: str, seed: int, tint: tuple[float, float]):
 
 @pytest.fixture
 def server_url(tmp_path):
-    import uvicorn
-
     colorizers = [tinted_colorizer("warm", 1, (0.3, 0.4)), tinted_colorizer("cool", 2, (-0.2, -0.4))]
-    app = create_app(ServeConfig(storage=str(tmp_path / "data")), colorizers=colorizers)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(15)
+    with running_server(create_app(ServeConfig(storage=str(tmp_path / "data")), colorizers=colorizers)) as url:
+        yield url
 
 
 @pytest.fixture
@@ -160,3 +146,111 @@ def test_errors_are_shown_and_a_blind_pair_can_be_voted(server_url, browser, tmp
     page.wait_for_selector("#board-votes tr")
     assert page.text_content("#board-total") == "1"
     assert "1–0–0" in page.text_content("#board-votes")
+
+
+def upload_on_page(page, path: Path) -> str:
+    """Upload `path` through the file input; returns the result id from the address bar."""
+    page.set_input_files("#file-input", str(path))
+    expect(page.locator("#result-name")).to_have_text(path.name, timeout=60_000)
+    page.wait_for_function("/^#result=[0-9a-f]{32}$/.test(location.hash)")
+    return page.evaluate("location.hash").split("=", 1)[1]
+
+
+def test_a_second_browser_cannot_see_a_photo_until_it_is_shared_and_delete_removes_it(server_url, browser, tmp_path):
+    photo = tmp_path / "private.jpg"
+    Image.fromarray(skimage_photo("coffee", 64)).convert("L").save(photo)
+    owner = browser.new_page()  # each new_page is its own browser context: its own cookies
+    owner.goto(server_url)
+    owner.wait_for_selector("body[data-ready=true]")
+    result_id = upload_on_page(owner, photo)
+
+    stranger = browser.new_page()
+    stranger.goto(f"{server_url}/#result={result_id}")
+    stranger.wait_for_selector("body[data-ready=true]")
+    assert stranger.is_hidden("#result")
+    assert "No result" in stranger.text_content("#error-text")
+    stranger.click("#tab-history")
+    stranger.wait_for_selector("#history-empty:not([hidden])")
+    assert stranger.locator(".history-item").count() == 0
+    status = stranger.evaluate(f"fetch('/api/results/{result_id}/original/preview').then((r) => r.status)")
+    assert status == 404
+
+    owner.click("#share")
+    owner.wait_for_selector("#share-status:not([hidden])")
+    link = owner.input_value("#share-link")
+    assert "#shared=" in link
+    stranger.goto(link)
+    stranger.wait_for_selector("body[data-ready=true]")
+    expect(stranger.locator("#result-name")).to_have_text("private.jpg")
+    assert stranger.is_hidden("#delete") and stranger.is_hidden("#rating-form")  # read-only
+
+    owner.once("dialog", lambda dialog: dialog.accept())
+    owner.click("#delete")
+    owner.wait_for_selector("#result", state="hidden")
+    assert owner.evaluate("location.hash") == ""
+    owner.click("#tab-history")
+    owner.wait_for_selector("#history-empty:not([hidden])")
+    stranger.reload()
+    stranger.wait_for_selector("body[data-ready=true]")
+    assert stranger.is_hidden("#result") and stranger.is_visible("#error")
+
+
+def test_page_problems_stay_fixed(server_url, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.get_attribute("#model-card-link", "href") == "/model-card"
+
+    # A portrait photo: after the scroll to the result, its top is on screen.
+    portrait = tmp_path / "portrait.jpg"
+    Image.fromarray(skimage_photo("astronaut", 96)).convert("L").resize((60, 400)).save(portrait)
+    first = upload_on_page(page, portrait)
+    page.wait_for_timeout(800)  # let the smooth scroll finish
+    assert page.evaluate("document.getElementById('compare').getBoundingClientRect().top") >= 0
+
+    # Arrow keys move the stars the way they look: right is more.
+    page.click("label[for=star-3]")
+    page.keyboard.press("ArrowRight")
+    assert page.is_checked("#star-4")
+    assert page.locator("#stars label.filled").count() == 4
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    assert page.is_checked("#star-2")
+
+    # After a saved rating the form starts over: a new star does not re-send the old comment.
+    page.fill("#comment", "first thoughts")
+    page.click("#rate-submit")
+    expect(page.locator("#rating-status")).to_contain_text("Saved")
+    assert page.input_value("#comment") == "" and not page.is_checked("#star-2")
+    assert page.is_disabled("#rate-submit")
+
+    # Cancelling "Colorize another" keeps the current result.
+    with page.expect_file_chooser():
+        page.click("#again")
+    page.wait_for_timeout(200)
+    assert page.is_visible("#result") and page.text_content("#result-name") == "portrait.jpg"
+
+    # A 39999 x 1 scan keeps a usable before/after area.
+    strip = tmp_path / "strip.png"
+    Image.new("L", (39999, 1), 128).save(strip)
+    upload_on_page(page, strip)
+    box = page.locator("#compare").bounding_box()
+    assert box["height"] > 50 and box["width"] > 50
+
+    # Pasting another #result= link shows that result.
+    page.evaluate(f"location.hash = '#result={first}'")
+    expect(page.locator("#result-name")).to_have_text("portrait.jpg")
+    assert errors == []
+
+
+def test_api_docs_render_without_the_internet(server_url, browser):
+    page = browser.new_page()
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith(server_url) else None)
+    page.goto(f"{server_url}/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("colorize", timeout=30_000)
+    assert page.locator(".opblock").count() > 10  # the operations are listed
+    assert outside == []

@@ -26,7 +26,7 @@ from colorize.web.config import ExportConfig, env_overrides, resolve_database_ur
 from colorize.web.db import Database
 from colorize.web import repository
 from colorize.web.processing import StoredOriginal, StoredResult
-from web_support import free_port, gray_jpeg, tiny_colorizer, upload
+from web_support import free_port, gray_jpeg, tiny_colorizer, upload, with_csrf
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's TestClient warns that it wants httpx2 one day
@@ -65,7 +65,7 @@ def test_in_memory_sqlite_is_one_database_for_every_thread():
 def test_explicit_database_url_is_used(tmp_path, colorizers):
     url = f"sqlite:///{tmp_path / 'elsewhere' / 'ratings.sqlite'}"
     with TestClient(create_app(ServeConfig(storage=str(tmp_path / "data"), db=url), colorizers=colorizers)) as c:
-        upload(c)
+        upload(with_csrf(c))
     assert (tmp_path / "elsewhere" / "ratings.sqlite").is_file()
     assert not (tmp_path / "data" / "colorize.db").exists()
 
@@ -73,13 +73,15 @@ def test_explicit_database_url_is_used(tmp_path, colorizers):
 def test_everything_survives_a_restart(tmp_path, colorizers):
     config = ServeConfig(storage=str(tmp_path / "data"))
     with TestClient(create_app(config, colorizers=colorizers)) as client:
-        result = upload(client)
+        result = upload(with_csrf(client))
         client.post(f"/api/results/{result['id']}/ratings", json={"stars": 4, "comment": "sky is right"})
         pair = client.post("/api/comparisons", json={}).json()
         client.post(f"/api/comparisons/{pair['id']}/vote", json={"winner": "left"})
         image = client.get(result["urls"]["image"]).content
+        browser_cookies = dict(client.cookies)
 
     with TestClient(create_app(config, colorizers=colorizers)) as client:
+        with_csrf(client, browser_cookies)  # the same browser comes back
         history = client.get("/api/results").json()
         assert [r["id"] for r in history] == [result["id"]]
         assert history[0]["rating"]["last_comment"] == "sky is right"
@@ -94,16 +96,18 @@ def test_one_vote_per_pair_is_enforced_by_the_database(tmp_path):
     original = StoredOriginal(file="aa/x-original.jpg", preview_file="aa/x-preview.jpg", format="JPEG", mode="L",
                               width=4, height=4, num_bytes=10)
     with database.session() as session:
-        left = repository.add_upload(session, original, StoredResult("a", "aa/a-result.png", "aa/a-p.jpg", 0.1), "")
-        right = repository.add_result(session, left.upload_id, StoredResult("b", "aa/b.png", "aa/b.jpg", 0.1),
-                                      "comparison")
-        comparison = repository.add_comparison(session, left.upload_id, left.id, right.id)
+        left = repository.add_upload(session, original, StoredResult("a", "aa/a-result.png", "aa/a-p.jpg", 0.1,
+                                                                     "hash-a"), "", "owner")
+        right = repository.add_result(session, left.upload_id, StoredResult("b", "aa/b.png", "aa/b.jpg", 0.1,
+                                                                            "hash-b"), "comparison")
+        comparison = repository.add_comparison(session, left.upload_id, left.id, right.id, "owner",
+                                               "aa/l-pair.jpg", "aa/r-pair.jpg")
     with database.session() as first, database.session() as second:
-        repository.add_vote(first, comparison.id, "left")
+        repository.add_vote(first, comparison, "left", "owner")
         with pytest.raises(repository.AlreadyVoted):
-            repository.add_vote(second, comparison.id, "right")
+            repository.add_vote(second, comparison, "right", "owner")
     with database.session() as session:
-        assert repository.vote_outcomes(session) == [("a", "b", "left")]
+        assert repository.vote_outcomes(session) == [("hash-a", "hash-b", "left")]
     database.dispose()
 
 
@@ -113,7 +117,7 @@ def _start_server(checkpoint: Path, storage: Path, log: Path) -> tuple[subproces
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-c", "import sys; from colorize.cli import main; sys.exit(main())", "serve",
                "--host", "127.0.0.1", "--port", str(port), "--storage", str(storage),
-               "--checkpoint", str(checkpoint), "--render-size", "64"]
+               "--checkpoint", str(checkpoint), "--render-size", "64", "--ratings-per-minute", "0"]
     proc = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -142,15 +146,17 @@ def test_acknowledged_ratings_survive_kill_9(tmp_path):
     lock = threading.Lock()
     connection_lost = threading.Event()
     try:
-        result = httpx.post(f"{url}/api/results", files={"file": ("p.jpg", gray_jpeg(1), "image/jpeg")},
-                            timeout=60).json()
+        with httpx.Client(base_url=url, timeout=60) as owner:
+            result = with_csrf(owner).post("/api/results", files={"file": ("p.jpg", gray_jpeg(1), "image/jpeg")}).json()
+            browser_cookies = dict(owner.cookies)
 
         def rate(worker: int) -> None:
-            with httpx.Client(timeout=10) as client:
+            with httpx.Client(base_url=url, timeout=10) as client:
+                with_csrf(client, browser_cookies)
                 for i in range(10_000):  # bounded; the kill ends it long before
                     body = {"stars": 1 + (i + worker) % 5, "comment": f"worker {worker} rating {i}"}
                     try:
-                        response = client.post(f"{url}/api/results/{result['id']}/ratings", json=body)
+                        response = client.post(f"/api/results/{result['id']}/ratings", json=body)
                     except httpx.HTTPError:
                         connection_lost.set()
                         return
@@ -176,12 +182,14 @@ def test_acknowledged_ratings_survive_kill_9(tmp_path):
 
     proc, url = _start_server(checkpoint, storage, log)
     try:
-        stored = httpx.get(f"{url}/api/results/{result['id']}/ratings", timeout=30).json()
+        client = with_csrf(httpx.Client(base_url=url, timeout=30), browser_cookies)
+        stored = client.get(f"/api/results/{result['id']}/ratings").json()
         by_id = {r["id"]: (r["stars"], r["comment"]) for r in stored}
         missing = set(acknowledged) - set(by_id)
         assert not missing, f"{len(missing)} acknowledged ratings lost"
         assert all(by_id[k] == v for k, v in acknowledged.items())
-        assert httpx.post(f"{url}/api/results/{result['id']}/ratings", json={"stars": 5}).status_code == 201
+        assert client.post(f"/api/results/{result['id']}/ratings", json={"stars": 5}).status_code == 201
+        client.close()
     finally:
         proc.terminate()
         proc.wait(30)
@@ -193,7 +201,7 @@ def test_acknowledged_ratings_survive_kill_9(tmp_path):
 def _populated_storage(tmp_path, colorizers) -> Path:
     storage = tmp_path / "data"
     with TestClient(create_app(ServeConfig(storage=str(storage)), colorizers=colorizers)) as client:
-        first, second = upload(client, 1), upload(client, 2)
+        first, second = upload(with_csrf(client), 1), upload(client, 2)
         client.post(f"/api/results/{first['id']}/ratings", json={"stars": 5, "comment": 'say "cheese", ok'})
         client.post(f"/api/results/{second['id']}/ratings", json={"stars": 2, "comment": "=1+1"})
         for winner in ("left", "tie"):

@@ -20,7 +20,7 @@ from sqlalchemy import event, inspect
 
 from colorize.web import ServeConfig, create_app
 from colorize.web.db import Database, _configure_sqlite
-from web_support import free_port, tiny_colorizer, upload
+from web_support import free_port, tiny_colorizer, upload, with_csrf
 
 psycopg = pytest.importorskip("psycopg", reason="the psycopg driver is not installed (pip install 'psycopg[binary]')")
 
@@ -114,7 +114,7 @@ def test_postgres_gets_no_sqlite_settings(postgres_url):
 def test_schema_is_created_and_everything_survives_a_restart(tmp_path, postgres_url, colorizers):
     config = ServeConfig(storage=str(tmp_path / "data"), db=postgres_url)
     with TestClient(create_app(config, colorizers=colorizers)) as client:
-        result = upload(client)
+        result = upload(with_csrf(client))
         rating = client.post(f"/api/results/{result['id']}/ratings", json={"stars": 4, "comment": "sky is right"})
         assert rating.status_code == 201, rating.text
         pair = client.post("/api/comparisons", json={})
@@ -125,6 +125,7 @@ def test_schema_is_created_and_everything_survives_a_restart(tmp_path, postgres_
         # The unique constraint refuses a second vote on PostgreSQL too, and the session recovers from it.
         assert client.post(f"/api/comparisons/{pair['id']}/vote", json={"winner": "right"}).status_code == 409
         image = client.get(result["urls"]["image"]).content
+        browser_cookies = dict(client.cookies)
 
     database = Database(postgres_url)
     tables = set(inspect(database.engine).get_table_names())
@@ -133,6 +134,7 @@ def test_schema_is_created_and_everything_survives_a_restart(tmp_path, postgres_
     assert not (tmp_path / "data" / "colorize.db").exists()
 
     with TestClient(create_app(config, colorizers=colorizers)) as client:
+        with_csrf(client, browser_cookies)  # the same browser comes back
         history = client.get("/api/results").json()
         assert [r["id"] for r in history] == [result["id"]]
         assert history[0]["rating"]["last_comment"] == "sky is right"
@@ -143,3 +145,72 @@ def test_schema_is_created_and_everything_survives_a_restart(tmp_path, postgres_
         assert leaderboard["total_votes"] == 1
         assert {m["model"] for m in leaderboard["models"]} == {"tiny-a", "tiny-b"}
         assert client.get(pair["left"]).status_code == 200
+
+
+# --- migrations ------------------------------------------------------------------------------------------------
+def test_release_postgres_database_upgrades_in_place(tmp_path, postgres_url, colorizers):
+    from test_web_migrate import check_upgrade_keeps_the_data
+
+    check_upgrade_keeps_the_data(postgres_url, tmp_path, colorizers)
+
+
+# --- several server processes ----------------------------------------------------------------------------------
+def test_two_processes_share_one_database_and_split_the_queue(tmp_path, postgres_url):
+    import asyncio
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from colorize.models import build_generator, save_generator
+    from web_support import gray_jpeg, with_csrf
+
+    checkpoint = tmp_path / "tiny.safetensors"
+    save_generator(build_generator("pix2pix_unet", num_downs=5, num_filters=8), checkpoint)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    command = [sys.executable, "-c", "import sys; from colorize.cli import main; sys.exit(main())", "serve",
+               "--port", str(port), "--db", postgres_url, "--storage", str(tmp_path / "data"),
+               "--checkpoint", str(checkpoint), "--render-size", "64", "--processes", "2", "--queue-size", "2",
+               "--workers", "1", "--uploads-per-minute", "0"]
+    proc = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                health = httpx.get(f"{url}/api/health", timeout=2)
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert health.json()["queue"]["capacity"] == 1  # each of the 2 processes holds half the queue of 2
+
+        with httpx.Client(base_url=url, timeout=60) as browser:
+            with_csrf(browser)
+            cookies, headers = dict(browser.cookies), dict(browser.headers)
+
+        async def burst():
+            async with httpx.AsyncClient(base_url=url, timeout=60, cookies=cookies, headers=headers) as client:
+                return await asyncio.gather(*(
+                    client.post("/api/results", files={"file": ("p.jpg", gray_jpeg(i, (480, 640)), "image/jpeg")})
+                    for i in range(12)), return_exceptions=True)
+
+        answers = asyncio.run(burst())
+        codes = [getattr(a, "status_code", repr(a)) for a in answers]
+        assert set(codes) <= {201, 503}, codes
+        assert all("retry-after" in a.headers for a in answers if a.status_code == 503)
+        created = {a.json()["id"] for a in answers if a.status_code == 201}
+        assert created
+        # Whichever process answered, the one database holds every acknowledged result for this browser.
+        with httpx.Client(base_url=url, timeout=60, cookies=cookies) as client:
+            listed = {r["id"] for r in client.get("/api/results?limit=50").json()}
+        assert listed == created
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -60,17 +60,16 @@ def run_serve(args: argparse.Namespace) -> int:
     config = config_from_args(ServeConfig, args, checkpoint=tuple(checkpoints))
 
     import torch
-    import uvicorn
 
-    from colorize.web import create_app
+    from colorize.web.serving import serve
 
-    app = create_app(config)
     if "OMP_NUM_THREADS" not in os.environ:
-        # Worker threads each run one image; splitting the cores between them avoids oversubscription.
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.workers))
-    print(f"colorize: serving {', '.join(app.state.services.colorizers)} on http://{config.host}:{config.port} "
-          f"(database {app.state.services.db.describe()}, storage {app.state.services.storage.root})", flush=True)
-    uvicorn.run(app, host=config.host, port=config.port, log_level="info", timeout_graceful_shutdown=10)
+        # Worker threads each run one image; splitting the cores between them (and the processes) avoids
+        # oversubscription.
+        threads = max(1, (os.cpu_count() or 1) // (config.workers * config.processes))
+        torch.set_num_threads(threads)
+        os.environ["OMP_NUM_THREADS"] = str(threads)  # for worker processes, which start their own torch
+    serve(config)
     return 0
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
 
+from colorize.inference_options import InferenceOptions
+
 ENV_PREFIX = "COLORIZE_"
 SQLITE_FILE_NAME = "colorize.db"
 
@@ -37,9 +39,6 @@ class ServeConfig:
                           "several models, which enables the blind comparison; none: the bundled default model"},
     )
     max_upload_mb: float = field(default=20.0, metadata={"help": "largest accepted upload, in megabytes"})
-    max_pixels: int = field(
-        default=40_000_000, metadata={"help": "largest accepted image in pixels (decompression-bomb guard)"}
-    )
     queue_size: int = field(
         default=32, metadata={"help": "colorization jobs allowed to wait; beyond that clients get 503 + Retry-After"}
     )
@@ -47,26 +46,62 @@ class ServeConfig:
         default=2, metadata={"help": "inference worker threads, each running one image at a time with cores/workers "
                                      "torch threads (decoding and encoding overlap with the model this way)"}
     )
-    render_size: int = field(
-        default=256, metadata={"help": "side length the model sees; colour is upsampled to the full image"}
-    )
-    backend: Literal["auto", "torch", "onnx"] = field(
-        default="auto", metadata={"help": "inference engine; auto: onnx for .onnx checkpoints, torch otherwise"}
-    )
+    # The inference options (render size, backend, max pixels, ...) as `colorize image` has them; the checkpoints
+    # are the list above.
+    inference: InferenceOptions = field(default_factory=InferenceOptions, metadata={"skip": ("checkpoint",)})
     recent_limit: int = field(default=200, metadata={"help": "most results the history endpoint returns at once"})
+    retention_days: float = field(
+        default=0.0, metadata={"help": "delete uploads (and everything made from them) after this many days; "
+                                       "0 keeps them. The cleanup also removes files orphaned by interrupted uploads"}
+    )
+    uploads_per_minute: float = field(
+        default=12.0, metadata={"help": "per client address: colorizations (uploads and new pairs) a minute; "
+                                        "beyond that 429 + Retry-After; 0 turns the limit off"}
+    )
+    ratings_per_minute: float = field(default=30.0, metadata={"help": "per client address: ratings a minute; 0: off"})
+    votes_per_minute: float = field(default=30.0, metadata={"help": "per client address: arena votes a minute; 0: off"})
+    max_concurrent_uploads: int = field(
+        default=16, metadata={"help": "uploads being received or colorized at once; beyond that 503 + Retry-After"}
+    )
+    body_timeout: float = field(
+        default=30.0, metadata={"help": "seconds a request body may stall before the server answers 408 and closes"}
+    )
+    processes: int = field(
+        default=1, metadata={"help": "server processes (uvicorn workers) on one socket; more than 1 needs a --db "
+                                     "server such as PostgreSQL. --queue-size, --max-concurrent-uploads and the "
+                                     "rate limits are split between them; each has its own --workers threads"}
+    )
 
     def __post_init__(self) -> None:
         if self.max_upload_mb <= 0:
             raise ValueError(f"max_upload_mb must be positive, got {self.max_upload_mb}")
-        if self.max_pixels < 1:
-            raise ValueError(f"max_pixels must be positive, got {self.max_pixels}")
-        if self.queue_size < 1:
-            raise ValueError(f"queue_size must be at least 1, got {self.queue_size}")
-        if self.workers < 1:
-            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        for name in ("queue_size", "workers", "processes", "max_concurrent_uploads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.body_timeout > 0:
+            raise ValueError(f"body_timeout must be positive, got {self.body_timeout}")
+        for name in ("retention_days", "uploads_per_minute", "ratings_per_minute", "votes_per_minute"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)}")
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be between 1 and 65535, got {self.port}")
         self.checkpoint = tuple(self.checkpoint)
+
+    @property
+    def render_size(self) -> int:
+        return self.inference.render_size
+
+    @property
+    def backend(self) -> str:
+        return self.inference.backend
+
+    @property
+    def max_pixels(self) -> int:
+        return self.inference.max_pixels
+
+    @max_pixels.setter
+    def max_pixels(self, value: int) -> None:
+        self.inference = dataclasses.replace(self.inference, max_pixels=value)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -112,10 +147,14 @@ def env_overrides(config_cls: type, environ: Mapping[str, str] | None = None) ->
     hints = typing.get_type_hints(config_cls)
     values: dict = {}
     for f in dataclasses.fields(config_cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):  # embedded options: COLORIZE_<ITS FIELD>, e.g. COLORIZE_RENDER_SIZE
+            skip = f.metadata.get("skip", ())
+            values.update({k: v for k, v in env_overrides(tp, environ).items() if k not in skip})
+            continue
         raw = environ.get(env_name(f.name))
         if raw is None:
             continue
-        tp = hints[f.name]
         try:
             if typing.get_origin(tp) is tuple:
                 values[f.name] = tuple(part.strip() for part in raw.split(",") if part.strip())

@@ -3,6 +3,11 @@
 Image bytes live on disk (see storage.py); rows only hold the generated file names. SQLite files are opened in
 WAL mode with synchronous=FULL, so a rating acknowledged to a client (after its commit) survives a kill -9 of the
 server and a power cut; any other SQLAlchemy URL (PostgreSQL) works unchanged.
+
+Privacy: every upload, comparison, rating and vote records its `owner`, the SHA-256 of the browser's owner token
+(owner.py), never the token itself, so a copy of the database cannot be used to act as anyone. Model identity: a
+result records `model_hash`, the SHA-256 of the model's weights (identity.py), so replacing a model under the same
+name starts a new entry on the leaderboard. The schema is created and upgraded by Alembic (migrate.py).
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ class Upload(Base):
     num_bytes: Mapped[int]
     original_file: Mapped[str] = mapped_column(String(80))
     preview_file: Mapped[str] = mapped_column(String(80))
+    #: SHA-256 of the uploader's owner token; None for rows from before owners existed (visible to nobody).
+    owner: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
 
     results: Mapped[list[Result]] = relationship(back_populates="upload")
 
@@ -70,16 +77,25 @@ class Result(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     upload_id: Mapped[str] = mapped_column(ForeignKey("uploads.id"), index=True)
     model: Mapped[str] = mapped_column(String(120), index=True)
+    #: SHA-256 of the weights ("name:<model>" for results from before hashes were recorded).
+    model_hash: Mapped[str] = mapped_column(String(128), default="")
     source: Mapped[str] = mapped_column(String(16), default=SOURCE_UPLOAD)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     image_file: Mapped[str] = mapped_column(String(80))
     preview_file: Mapped[str] = mapped_column(String(80))
     seconds: Mapped[float] = mapped_column(default=0.0)
+    #: Capability for a read-only share link (`/api/shared/<token>`); None until the owner shares the result.
+    share_token: Mapped[str | None] = mapped_column(String(64), default=None)
 
     upload: Mapped[Upload] = relationship(back_populates="results")
     ratings: Mapped[list[Rating]] = relationship(back_populates="result", order_by="Rating.id")
 
-    __table_args__ = (Index("ix_results_source_created", "source", "created_at"),)
+    __table_args__ = (
+        Index("ix_results_source_created", "source", "created_at"),
+        # One colorization per (upload, model weights), however many requests or server processes ask at once.
+        Index("uq_results_upload_model", "upload_id", "model_hash", unique=True),
+        Index("uq_results_share_token", "share_token", unique=True),
+    )
 
 
 class Rating(Base):
@@ -90,6 +106,8 @@ class Rating(Base):
     stars: Mapped[int]
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    model_hash: Mapped[str] = mapped_column(String(128), default="")
+    owner: Mapped[str | None] = mapped_column(String(64), default=None)
 
     result: Mapped[Result] = relationship(back_populates="ratings")
 
@@ -106,7 +124,12 @@ class Comparison(Base):
     left_result_id: Mapped[str] = mapped_column(ForeignKey("results.id"))
     right_result_id: Mapped[str] = mapped_column(ForeignKey("results.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    #: The two sides re-encoded for this pair, so no side is byte-identical to an image labelled with its model.
+    left_file: Mapped[str | None] = mapped_column(String(80), default=None)
+    right_file: Mapped[str | None] = mapped_column(String(80), default=None)
 
+    upload: Mapped[Upload] = relationship()
     left: Mapped[Result] = relationship(foreign_keys=[left_result_id])
     right: Mapped[Result] = relationship(foreign_keys=[right_result_id])
     vote: Mapped[Vote | None] = relationship(back_populates="comparison")
@@ -120,6 +143,9 @@ class Vote(Base):
     comparison_id: Mapped[str] = mapped_column(ForeignKey("comparisons.id"))
     winner: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    left_model_hash: Mapped[str] = mapped_column(String(128), default="")
+    right_model_hash: Mapped[str] = mapped_column(String(128), default="")
+    owner: Mapped[str | None] = mapped_column(String(64), default=None)
 
     comparison: Mapped[Comparison] = relationship(back_populates="vote")
 
@@ -166,7 +192,10 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Create the schema, or upgrade an older one in place (Alembic)."""
+        from colorize.web.migrate import upgrade_schema
+
+        upgrade_schema(self.engine)
 
     def session(self) -> Session:
         return self.sessions()

@@ -13,10 +13,10 @@ from colorize.web.config import ExportConfig
 from colorize.web.db import Database
 from colorize.web.ranking import leaderboard
 
-RATING_FIELDS = ("rating_id", "created_at", "result_id", "upload_id", "model", "stars", "comment", "image_width",
-                 "image_height", "upload_format", "upload_mode")
-VOTE_FIELDS = ("vote_id", "created_at", "comparison_id", "upload_id", "left_model", "right_model", "winner",
-               "winner_model")
+RATING_FIELDS = ("rating_id", "created_at", "result_id", "upload_id", "model", "model_hash", "stars", "comment",
+                 "image_width", "image_height", "upload_format", "upload_mode")
+VOTE_FIELDS = ("vote_id", "created_at", "comparison_id", "upload_id", "left_model", "right_model", "left_model_hash",
+               "right_model_hash", "winner", "winner_model")
 
 
 def _check_exists(url: str) -> None:
@@ -60,6 +60,7 @@ def export_evaluations(config: ExportConfig) -> dict:
             ratings = repository.export_ratings(session)
             votes = repository.export_votes(session)
             outcomes = repository.vote_outcomes(session)
+            names = repository.model_names(session)
     finally:
         database.dispose()
     out = Path(config.out)
@@ -68,6 +69,6 @@ def export_evaluations(config: ExportConfig) -> dict:
     votes_path = out / f"votes.{config.format}"
     _write(ratings_path, ratings, RATING_FIELDS, config.format)
     _write(votes_path, votes, VOTE_FIELDS, config.format)
-    models = sorted({r["model"] for r in ratings})
+    models = sorted({r["model_hash"] for r in ratings})
     return {"ratings_path": ratings_path, "votes_path": votes_path, "ratings": len(ratings), "votes": len(votes),
-            "leaderboard": leaderboard(models, outcomes)}
+            "leaderboard": leaderboard(models, outcomes, names=names)}

@@ -3,6 +3,10 @@
 The event loop only enqueues and awaits; decoding, inference and encoding happen in `workers` threads. At most
 `capacity` jobs wait: beyond that `submit` raises `QueueFull` at once (the API answers 503 with Retry-After)
 instead of letting requests pile up in memory or hang.
+
+Retry-After comes from the work actually queued: each job has a cost (its megapixels), the workers measure the
+seconds per unit of cost as they go, and a refused client is told how long the queued and running cost will take,
+not a count of jobs (six 39-megapixel photos are not six thumbnails).
 """
 
 from __future__ import annotations
@@ -35,8 +39,11 @@ class JobQueue:
         self._lock = threading.Lock()
         self._running = 0
         self._done = 0
-        # Exponential moving average of a job's duration, for Retry-After.
+        self._queued_cost = 0.0
+        self._running_cost = 0.0
+        # Exponential moving averages of a job's duration and of its seconds per unit of cost, for Retry-After.
         self._mean_seconds = 1.0
+        self._seconds_per_cost = 1.0
 
     def start(self) -> None:
         if self._threads:
@@ -66,23 +73,30 @@ class JobQueue:
         return self._jobs.full()
 
     def retry_after(self) -> int:
-        """Seconds until a slot is likely free: the queue ahead of a new job divided among the workers."""
-        ahead = self._jobs.qsize() + self._running
-        return max(1, min(120, math.ceil(ahead * self._mean_seconds / self.workers)))
+        """Seconds until a slot is likely free: the queued and running cost at the measured speed, divided among
+        the workers (at least 1 s, at most 10 minutes)."""
+        with self._lock:
+            ahead = self._queued_cost + self._running_cost
+        return max(1, min(600, math.ceil(ahead * self._seconds_per_cost / self.workers)))
 
-    def submit_future(self, fn: Callable[..., Any], *args: Any) -> Future:
+    def submit_future(self, fn: Callable[..., Any], *args: Any, cost: float = 1.0) -> Future:
         if not self._threads:
             raise RuntimeError("the job queue is not started")
         future: Future = Future()
+        with self._lock:
+            self._queued_cost += cost
         try:
-            self._jobs.put_nowait((future, fn, args))
+            self._jobs.put_nowait((future, fn, args, cost))
         except queue.Full:
+            with self._lock:
+                self._queued_cost -= cost
             raise QueueFull(self.retry_after()) from None
         return future
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Queue `fn(*args)` and await its result without blocking the event loop (QueueFull when full)."""
-        return await asyncio.wrap_future(self.submit_future(fn, *args))
+    async def run(self, fn: Callable[..., Any], *args: Any, cost: float = 1.0) -> Any:
+        """Queue `fn(*args)` and await its result without blocking the event loop (QueueFull when full). `cost`
+        is the job's size (megapixels), for Retry-After."""
+        return await asyncio.wrap_future(self.submit_future(fn, *args, cost=cost))
 
     def stats(self) -> dict:
         return {
@@ -92,6 +106,8 @@ class JobQueue:
             "workers": self.workers,
             "completed": self._done,
             "mean_seconds": round(self._mean_seconds, 3),
+            "queued_cost": round(self._queued_cost + self._running_cost, 3),
+            "seconds_per_cost": round(self._seconds_per_cost, 4),
         }
 
     def _work(self) -> None:
@@ -99,12 +115,15 @@ class JobQueue:
             item = self._jobs.get()
             if item is _STOP:
                 return
-            future, fn, args = item
+            future, fn, args, cost = item
+            with self._lock:
+                self._queued_cost -= cost
             # A client that went away cancelled its future: skip the work.
             if not future.set_running_or_notify_cancel():
                 continue
             with self._lock:
                 self._running += 1
+                self._running_cost += cost
             start = time.perf_counter()
             try:
                 result = fn(*args)
@@ -116,5 +135,8 @@ class JobQueue:
                 elapsed = time.perf_counter() - start
                 with self._lock:
                     self._running -= 1
+                    self._running_cost -= cost
                     self._done += 1
                     self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * elapsed
+                    if cost > 0:
+                        self._seconds_per_cost = 0.8 * self._seconds_per_cost + 0.2 * elapsed / cost

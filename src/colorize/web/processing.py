@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
 
 from colorize.images import LoadedImage, load_image
 from colorize.web.storage import Storage
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded colorizer with the name the app shows and the hash of its weights (identity.py)."""
+
+    name: str
+    weights_sha256: str
+    colorizer: object
+
+    def colorize(self, image):
+        return self.colorizer.colorize(image)
 
 
 @dataclass
@@ -26,6 +42,7 @@ class StoredResult:
     file: str
     preview_file: str
     seconds: float
+    model_hash: str = ""
 
 
 def _colorize_and_store(loaded: LoadedImage, colorizer, storage: Storage) -> StoredResult:
@@ -38,18 +55,37 @@ def _colorize_and_store(loaded: LoadedImage, colorizer, storage: Storage) -> Sto
     except BaseException:
         storage.delete(file)
         raise
-    return StoredResult(model=colorizer.name, file=file, preview_file=preview, seconds=seconds)
+    return StoredResult(model=colorizer.name, file=file, preview_file=preview, seconds=seconds,
+                        model_hash=colorizer.weights_sha256)
+
+
+def megapixels(source: bytes | Path) -> float:
+    """The size of an image (bytes or a file) from its header alone, nothing decoded: a job's cost; 1 if unknown."""
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - the worker reports what is wrong with the file
+        return 1.0
+    return max(0.01, width * height / 1e6)
+
+
+#: Original modes kept as one gray channel when stored (no colour to lose).
+_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 
 def process_upload(data: bytes, colorizer, storage: Storage, max_pixels: int) -> tuple[StoredOriginal, StoredResult]:
-    """Validate (ImageError for anything unusable), keep the original bytes, colorize, store the result."""
+    """Validate (ImageError for anything unusable), keep the original without its metadata, colorize, store the
+    result."""
     loaded = load_image(data, max_pixels=max_pixels)
-    original_file = storage.save_original(data, loaded.format)
+    display = loaded.rgb.copy()
+    if loaded.alpha is not None:
+        display.putalpha(loaded.alpha)
+    elif loaded.mode in _GRAY_MODES:
+        display = display.convert("L")
+    original_file = storage.save_original(display, lossy=loaded.format in ("JPEG", "MPO"),
+                                          icc_profile=loaded.icc_profile)
     written = [original_file]
     try:
-        display = loaded.rgb.copy()
-        if loaded.alpha is not None:
-            display.putalpha(loaded.alpha)
         preview = storage.save_preview(display, "preview")
         written.append(preview)
         result = _colorize_and_store(loaded, colorizer, storage)

@@ -6,6 +6,11 @@ the plain MLE is extreme (a model that never lost would have infinite strength),
 `prior_games` virtual games against a fixed reference of strength 1, half won and half lost: this pulls sparse
 models towards the middle and vanishes as real votes accumulate. Scores are printed on the familiar Elo scale:
 1000 + 400 * log10(p), so 400 points apart means 10:1 odds.
+
+Each score comes with a 95 % confidence interval from the curvature of the log-likelihood at the fit (the observed
+Fisher information, a normal approximation on the log-strength scale) for the model's standing relative to the
+others: cheap at any number of votes, wide when a model has few. Models are identified by their
+weights hash; `names` maps a hash to the name shown.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ BASE_SCORE = 1000.0
 ELO_SCALE = 400.0
 
 
+#: Two-sided 95 % normal quantile.
+Z_95 = 1.959964
+
+
 @dataclass
 class ModelScore:
     rank: int
@@ -27,6 +36,9 @@ class ModelScore:
     wins: int
     losses: int
     ties: int
+    model_hash: str = ""
+    ci_low: float | None = None
+    ci_high: float | None = None
 
     @property
     def votes(self) -> int:
@@ -65,22 +77,45 @@ def fit_strengths(wins: np.ndarray, prior_games: float = 1.0, max_iter: int = 10
     return strengths
 
 
-def leaderboard(models: Iterable[str], outcomes: Iterable[tuple[str, str, str]], prior_games: float = 1.0
-                ) -> list[ModelScore]:
-    """Rank `models` from votes `(left_model, right_model, winner)` with winner "left", "right" or "tie".
+def score_intervals(wins: np.ndarray, strengths: np.ndarray, prior_games: float) -> np.ndarray:
+    """(n, 2) 95 % intervals of the Elo-scale scores: +-1.96 standard errors of log-strength, from the inverse of
+    the observed information (the negated Hessian of the log-likelihood, reference games included)."""
+    n = len(strengths)
+    games = wins + wins.T
+    np.fill_diagonal(games, 0.0)
+    p_beats = strengths[:, None] / (strengths[:, None] + strengths[None, :])
+    pair_information = games * p_beats * (1.0 - p_beats)
+    p_reference = strengths / (strengths + 1.0)
+    information = -pair_information
+    np.fill_diagonal(information, pair_information.sum(axis=1) + prior_games * p_reference * (1.0 - p_reference))
+    covariance = np.linalg.pinv(information)  # pinv: without reference games the matrix is singular
+    # What votes measure is how models stand against each other; the common level is pinned only by the virtual
+    # reference games, so the intervals are for each model relative to the field (log-strengths centred).
+    centre = np.eye(n) - 1.0 / n
+    standard_errors = np.sqrt(np.clip(np.diag(centre @ covariance @ centre), 0.0, None))
+    scores = BASE_SCORE + ELO_SCALE * np.log10(strengths)
+    half_width = Z_95 * standard_errors * ELO_SCALE / np.log(10.0)
+    return np.stack([scores - half_width, scores + half_width], axis=1)
+
+
+def leaderboard(models: Iterable[str], outcomes: Iterable[tuple[str, str, str]], prior_games: float = 1.0,
+                names: dict[str, str] | None = None) -> list[ModelScore]:
+    """Rank `models` (weights hashes) from votes `(left, right, winner)` with winner "left", "right" or "tie".
 
     Models with no votes are listed too (at the reference score). Votes naming a model not in `models` add it.
+    `names` gives the name shown for a hash (default: the hash itself).
     """
-    names = list(dict.fromkeys(models))
+    names = names or {}
+    hashes = list(dict.fromkeys(models))
     outcomes = list(outcomes)
     for left, right, _ in outcomes:
-        for name in (left, right):
-            if name not in names:
-                names.append(name)
-    index = {name: i for i, name in enumerate(names)}
-    n = len(names)
+        for model in (left, right):
+            if model not in hashes:
+                hashes.append(model)
+    index = {model: i for i, model in enumerate(hashes)}
+    n = len(hashes)
     wins = np.zeros((n, n))
-    record = {name: [0, 0, 0] for name in names}  # wins, losses, ties
+    record = {name: [0, 0, 0] for name in hashes}  # wins, losses, ties
     for left, right, winner in outcomes:
         if left == right:
             continue
@@ -102,9 +137,12 @@ def leaderboard(models: Iterable[str], outcomes: Iterable[tuple[str, str, str]],
             raise ValueError(f"unknown winner {winner!r} (expected left, right or tie)")
     strengths = fit_strengths(wins, prior_games=prior_games)
     scores = BASE_SCORE + ELO_SCALE * np.log10(strengths) if n else np.zeros(0)
-    order = sorted(range(n), key=lambda k: (-round(float(scores[k]), 6), -sum(record[names[k]]), names[k]))
+    intervals = score_intervals(wins, strengths, prior_games) if n else np.zeros((0, 2))
+    order = sorted(range(n), key=lambda k: (-round(float(scores[k]), 6), -sum(record[hashes[k]]), hashes[k]))
     return [
-        ModelScore(rank=rank, model=names[k], score=round(float(scores[k]), 1), wins=record[names[k]][0],
-                   losses=record[names[k]][1], ties=record[names[k]][2])
+        ModelScore(rank=rank, model=names.get(hashes[k], hashes[k]), score=round(float(scores[k]), 1),
+                   wins=record[hashes[k]][0], losses=record[hashes[k]][1], ties=record[hashes[k]][2],
+                   model_hash=hashes[k], ci_low=round(float(intervals[k][0]), 1),
+                   ci_high=round(float(intervals[k][1]), 1))
         for rank, k in enumerate(order, start=1)
     ]

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, field_validator
 
 #: Every id the API hands out (uploads, results, comparisons): a uuid4 as 32 lowercase hex digits.
 ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -18,8 +18,12 @@ class ErrorOut(BaseModel):
     detail: str = Field(description="what went wrong, in words a person can act on")
 
 
+class SessionOut(BaseModel):
+    csrf_token: str = Field(description="send as the X-CSRF-Token header with every POST and DELETE")
+
+
 class ResultUrls(BaseModel):
-    original: str = Field(description="the uploaded file, byte for byte")
+    original: str = Field(description="the upload's pixels, orientation applied, without EXIF/GPS metadata")
     original_preview: str = Field(description="the upload as a JPEG of at most 1280 px, for display")
     image: str = Field(description="the coloured image at full resolution (PNG)")
     image_preview: str = Field(description="the coloured image as a JPEG of at most 1280 px, for display")
@@ -37,6 +41,7 @@ class ResultOut(BaseModel):
     id: str
     upload_id: str
     model: str
+    model_hash: str = Field(description="SHA-256 of the model's weights")
     created_at: UtcDatetime
     filename: str = Field(description="the name the client gave the file (display only)")
     format: str
@@ -44,11 +49,13 @@ class ResultOut(BaseModel):
     height: int
     seconds: float = Field(description="time the model took")
     urls: ResultUrls
+    share_url: str | None = Field(description="the read-only link the owner made, if any")
     rating: RatingSummary
 
 
 class RatingIn(BaseModel):
-    stars: int = Field(ge=1, le=5, description="1 (bad) to 5 (excellent)")
+    # Strict: JSON `true` is not 1 star, nor "5" five.
+    stars: StrictInt = Field(ge=1, le=5, description="1 (bad) to 5 (excellent), a JSON integer")
     comment: str = Field(default="", max_length=2000)
 
     @field_validator("comment")
@@ -75,6 +82,8 @@ class RatingStats(BaseModel):
 
 class ModelOut(BaseModel):
     name: str
+    model_hash: str = Field(description="SHA-256 of the weights; ratings are counted per hash")
+    served: bool = Field(description="installed on this server (otherwise known from past ratings only)")
     default: bool
     ratings: RatingStats
 
@@ -112,11 +121,15 @@ class LeaderboardEntry(BaseModel):
     losses: int
     ties: int
     votes: int
+    model_hash: str = Field(description="SHA-256 of the weights: the leaderboard groups by it, not by name")
+    ci_low: float | None = Field(description="lower end of the score's 95 % confidence interval")
+    ci_high: float | None = Field(description="upper end of the score's 95 % confidence interval")
 
 
 class LeaderboardOut(BaseModel):
     method: Literal["bradley-terry"] = "bradley-terry"
     total_votes: int
+    confidence: float = 0.95
     models: list[LeaderboardEntry]
 
 
@@ -127,6 +140,8 @@ class QueueStats(BaseModel):
     workers: int
     completed: int
     mean_seconds: float
+    queued_cost: float = Field(description="megapixels queued or running")
+    seconds_per_cost: float = Field(description="measured seconds per megapixel")
 
 
 class HealthOut(BaseModel):

@@ -1,26 +1,40 @@
 """What a running app holds: settings, database, storage, job queue and the loaded models.
 
-The methods here are synchronous (database and disk); the API calls them from a thread pool, never on the event
-loop.
+Every read and write is on behalf of an owner (the hash of a browser's owner token, owner.py): a row that belongs
+to someone else is reported as not found, so ids cannot be probed. The synchronous methods (database and disk) run
+in a thread pool, never on the event loop; the async ones await the job queue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
+import secrets
+import time
 import unicodedata
 from collections import OrderedDict
+from datetime import timedelta
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
 
 from colorize.web import repository
 from colorize.web.config import ServeConfig
-from colorize.web.db import Comparison, Database, Rating, Result, Vote
+from colorize.web.db import SOURCE_COMPARISON, Comparison, Database, Rating, Result, Vote, utcnow
+from colorize.web.identity import weights_sha256
 from colorize.web.jobs import JobQueue
-from colorize.web.processing import StoredOriginal, StoredResult
+from colorize.web.processing import ServedModel, StoredOriginal, StoredResult, megapixels, process_stored
 from colorize.web.ranking import leaderboard
+from colorize.web.repository import AlreadyColorized
 from colorize.web.storage import Storage
 
-#: How many of the latest uploads a blind comparison picks from when the client does not name one.
+#: How many of the owner's latest uploads a blind comparison picks from when the client does not name one.
 COMPARISON_POOL = 50
+#: Files younger than this are never orphans: their upload may still be on its way into the database.
+ORPHAN_GRACE = timedelta(hours=1)
+#: Browsers send `"`, CR and LF in a multipart file name as these escapes (HTML's form encoding); nothing else.
+_FORM_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
 
 
 class NotFound(LookupError):
@@ -29,16 +43,26 @@ class NotFound(LookupError):
 
 def display_filename(raw: str | None) -> str:
     """The client's file name reduced to something safe to show: last path component, printable, short."""
-    name = re.split(r"[\\/]", raw or "")[-1]
+    name = re.sub(r"%(22|0D|0A)", lambda m: _FORM_ESCAPES[m.group(0)], raw or "", flags=re.IGNORECASE)
+    name = re.split(r"[\\/]", name)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
     return name[:200]
 
 
 def download_filename(client_name: str, result_id: str) -> str:
-    """`<stem>-colorized.png` with only characters that are harmless in a Content-Disposition header."""
+    """`<the user's own name>-colorized.png`; the header encoding is `content_disposition`'s job."""
     stem = client_name.rsplit(".", 1)[0] if "." in client_name else client_name
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._")[:80]
+    stem = stem.strip(" .")[:120]
     return f"{stem or result_id[:12]}-colorized.png"
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII `filename` for old clients and the exact name, UTF-8 percent-encoded, in `filename*`."""
+    # Accents fall off (é -> e); any other character becomes "_", keeping the name's shape.
+    ascii_name = "".join(unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode() or "_"
+                         for ch in filename)
+    ascii_name = re.sub(r'[^A-Za-z0-9 ._()&#,+-]', "_", ascii_name).strip() or "colorized.png"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 class WebServices:
@@ -48,18 +72,19 @@ class WebServices:
         self.config = config
         self.db = database
         self.storage = storage
-        self.colorizers: OrderedDict[str, object] = OrderedDict()
+        self.colorizers: OrderedDict[str, ServedModel] = OrderedDict()
         for colorizer in colorizers:
             name = str(getattr(colorizer, "name", "") or "model")
             if name in self.colorizers:
                 raise ValueError(f"two models are called {name!r}; give each checkpoint a distinct file name")
-            self.colorizers[name] = colorizer
+            self.colorizers[name] = ServedModel(name, weights_sha256(colorizer), colorizer)
         self.default_model = next(iter(self.colorizers))
         self.jobs = JobQueue(capacity=config.queue_size, workers=config.workers)
         self.random = random.Random()
+        self._inflight: dict[tuple[str, str], asyncio.Future] = {}
 
     # models -------------------------------------------------------------------------------------------------
-    def colorizer(self, name: str | None):
+    def colorizer(self, name: str | None) -> ServedModel:
         name = name or self.default_model
         if name not in self.colorizers:
             raise NotFound(f"unknown model {name!r}; installed: {', '.join(self.colorizers)}")
@@ -68,95 +93,185 @@ class WebServices:
     def model_stats(self) -> list[dict]:
         with self.db.session() as session:
             stats = repository.model_rating_stats(session)
-        names = list(self.colorizers) + sorted(set(stats) - set(self.colorizers))
-        return [{"name": n, "default": n == self.default_model, "ratings": stats.get(n, {})} for n in names]
+            names = repository.model_names(session)
+        served = {m.weights_sha256: m.name for m in self.colorizers.values()}
+        hashes = list(served) + sorted(set(stats) - set(served))
+        return [{"name": served.get(h) or names.get(h, h), "model_hash": h, "served": h in served,
+                 "default": h == self.colorizers[self.default_model].weights_sha256, "ratings": stats.get(h, {})}
+                for h in hashes]
 
     # results ------------------------------------------------------------------------------------------------
-    def record_upload(self, original: StoredOriginal, result: StoredResult, client_filename: str) -> Result:
+    def record_upload(self, original: StoredOriginal, result: StoredResult, client_filename: str,
+                      owner: str) -> Result:
         with self.db.session() as session:
             try:
-                return repository.add_upload(session, original, result, display_filename(client_filename))
+                return repository.add_upload(session, original, result, display_filename(client_filename), owner)
             except BaseException:
                 self.storage.delete(original.file, original.preview_file, result.file, result.preview_file)
                 raise
 
     @staticmethod
-    def _existing_result(session, result_id: str) -> Result:
+    def _owned_result(session, result_id: str, owner: str) -> Result:
         row = repository.get_result(session, result_id)
-        if row is None:
+        if row is None or row.upload.owner is None or row.upload.owner != owner:
             raise NotFound(f"no result {result_id}")
         return row
 
-    def result(self, result_id: str) -> Result:
+    def result(self, result_id: str, owner: str) -> Result:
         with self.db.session() as session:
-            return self._existing_result(session, result_id)
+            return self._owned_result(session, result_id, owner)
 
-    def recent(self, limit: int, offset: int) -> list[Result]:
+    def shared_result(self, share_token: str) -> Result:
         with self.db.session() as session:
-            return repository.recent_results(session, min(limit, self.config.recent_limit), offset)
+            row = repository.get_shared_result(session, share_token)
+        if row is None:
+            raise NotFound("no such shared result (the link is wrong, or the owner deleted the photo)")
+        return row
 
-    def add_rating(self, result_id: str, stars: int, comment: str) -> Rating:
+    def share(self, result_id: str, owner: str) -> Result:
+        """Give the result a share token (once); anyone with the link can then see it, read-only."""
         with self.db.session() as session:
-            self._existing_result(session, result_id)
-            return repository.add_rating(session, result_id, stars, comment.strip())
+            row = self._owned_result(session, result_id, owner)
+            if row.share_token is None:
+                row.share_token = secrets.token_hex(16)
+                session.commit()
+            return self._owned_result(session, result_id, owner)
 
-    def ratings(self, result_id: str) -> list[Rating]:
+    def recent(self, owner: str, limit: int, offset: int) -> list[Result]:
         with self.db.session() as session:
-            self._existing_result(session, result_id)
+            return repository.recent_results(session, owner, limit, offset)
+
+    def delete_result(self, result_id: str, owner: str) -> int:
+        """Delete the result's upload and everything made from it, rows first, then files; returns files removed."""
+        with self.db.session() as session:
+            row = self._owned_result(session, result_id, owner)
+            files = repository.delete_uploads(session, [row.upload_id])
+        self.storage.delete(*files)
+        return len(files)
+
+    def add_rating(self, result_id: str, owner: str, stars: int, comment: str) -> Rating:
+        with self.db.session() as session:
+            row = self._owned_result(session, result_id, owner)
+            return repository.add_rating(session, row, stars, comment.strip(), owner)
+
+    def ratings(self, result_id: str, owner: str) -> list[Rating]:
+        with self.db.session() as session:
+            self._owned_result(session, result_id, owner)
             return repository.ratings_for(session, result_id)
 
     # blind comparisons --------------------------------------------------------------------------------------
-    def pick_comparison(self, upload_id: str | None) -> tuple[str, str, list[tuple[str, Result | None]]]:
-        """Choose an upload and two different models in random order; each model with its existing result, if
-        any. Returns (upload id, its original file, [(model, result or None), (model, result or None)])."""
+    def pick_comparison(self, upload_id: str | None, owner: str
+                        ) -> tuple[str, str, list[tuple[ServedModel, Result | None]]]:
+        """Choose one of the owner's uploads and two different models in random order; each model with its
+        existing result, if any. Returns (upload id, its original file, [(model, result or None)] * 2)."""
         if len(self.colorizers) < 2:
             raise ValueError("a comparison needs at least two models; start the server with two --checkpoint")
         with self.db.session() as session:
             if upload_id is None:
-                candidates = repository.recent_upload_ids(session, COMPARISON_POOL)
+                candidates = repository.recent_upload_ids(session, owner, COMPARISON_POOL)
                 if not candidates:
                     raise NotFound("nothing uploaded yet: upload a photo first")
                 upload_id = self.random.choice(candidates)
             upload = repository.get_upload(session, upload_id)
-            if upload is None:
+            if upload is None or upload.owner is None or upload.owner != owner:
                 raise NotFound(f"no upload {upload_id}")
-            models = self.random.sample(list(self.colorizers), 2)
-            sides = [(m, repository.find_result(session, upload.id, m)) for m in models]
+            models = self.random.sample(list(self.colorizers.values()), 2)
+            sides = [(m, repository.find_result(session, upload.id, m.weights_sha256)) for m in models]
             return upload.id, upload.original_file, sides
 
-    def add_result(self, upload_id: str, stored: StoredResult, source: str) -> Result:
-        with self.db.session() as session:
-            return repository.add_result(session, upload_id, stored, source)
+    async def ensure_result(self, upload_id: str, original_file: str, model: ServedModel) -> Result:
+        """The upload coloured by `model`: made once however many requests ask at the same time (in this process
+        by sharing one task, across processes by the database's unique (upload, model hash) index)."""
+        key = (upload_id, model.weights_sha256)
+        task = self._inflight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._colorize_stored(upload_id, original_file, model))
+            self._inflight[key] = task
+            task.add_done_callback(lambda _: self._inflight.pop(key, None))
+        # shield: one impatient client going away must not cancel the work the others wait for.
+        return await asyncio.shield(task)
 
-    def add_comparison(self, upload_id: str, left_id: str, right_id: str) -> Comparison:
-        with self.db.session() as session:
-            return repository.add_comparison(session, upload_id, left_id, right_id)
+    async def _colorize_stored(self, upload_id: str, original_file: str, model: ServedModel) -> Result:
+        stored = await self.jobs.run(process_stored, original_file, model, self.storage, self.config.max_pixels,
+                                     cost=await run_in_threadpool(self.storage_megapixels, original_file))
+        return await run_in_threadpool(self._record_result, upload_id, stored)
 
-    def comparison(self, comparison_id: str) -> Comparison:
+    def storage_megapixels(self, name: str) -> float:
+        return megapixels(self.storage.path(name))
+
+    def _record_result(self, upload_id: str, stored: StoredResult) -> Result:
+        with self.db.session() as session:
+            try:
+                return repository.add_result(session, upload_id, stored, SOURCE_COMPARISON)
+            except AlreadyColorized as exc:  # another server process got there first: keep its result
+                self.storage.delete(stored.file, stored.preview_file)
+                return exc.existing
+
+    def pair_images(self, left: Result, right: Result) -> tuple[str, str]:
+        left_file = self.storage.save_pair_image(left.image_file)
+        try:
+            return left_file, self.storage.save_pair_image(right.image_file)
+        except BaseException:
+            self.storage.delete(left_file)
+            raise
+
+    def add_comparison(self, upload_id: str, left: Result, right: Result, owner: str,
+                       files: tuple[str, str]) -> Comparison:
+        with self.db.session() as session:
+            try:
+                return repository.add_comparison(session, upload_id, left.id, right.id, owner, *files)
+            except BaseException:
+                self.storage.delete(*files)
+                raise
+
+    def comparison(self, comparison_id: str, owner: str) -> Comparison:
         with self.db.session() as session:
             row = repository.get_comparison(session, comparison_id)
-        if row is None:
+        if row is None or row.owner is None or row.owner != owner:
             raise NotFound(f"no comparison {comparison_id}")
         return row
 
-    def upload_preview(self, upload_id: str) -> str:
+    def vote(self, comparison_id: str, winner: str, owner: str) -> tuple[Vote, Comparison]:
+        comparison = self.comparison(comparison_id, owner)
         with self.db.session() as session:
-            upload = repository.get_upload(session, upload_id)
-        if upload is None:
-            raise NotFound(f"no upload {upload_id}")
-        return upload.preview_file
-
-    def vote(self, comparison_id: str, winner: str) -> tuple[Vote, Comparison]:
-        comparison = self.comparison(comparison_id)
-        with self.db.session() as session:
-            vote = repository.add_vote(session, comparison_id, winner)
+            vote = repository.add_vote(session, comparison, winner, owner)
         return vote, comparison
 
     def leaderboard(self) -> dict:
         with self.db.session() as session:
             outcomes = repository.vote_outcomes(session)
-        board = leaderboard(self.colorizers, outcomes)
-        return {"method": "bradley-terry", "total_votes": len(outcomes), "models": [s.as_dict() for s in board]}
+            names = repository.model_names(session)
+        names.update({m.weights_sha256: m.name for m in self.colorizers.values()})
+        board = leaderboard([m.weights_sha256 for m in self.colorizers.values()], outcomes, names=names)
+        return {"method": "bradley-terry", "total_votes": len(outcomes), "confidence": 0.95,
+                "models": [s.as_dict() for s in board]}
+
+    # retention ----------------------------------------------------------------------------------------------
+    def cleanup(self, retention_days: float, orphan_grace: timedelta = ORPHAN_GRACE) -> dict:
+        """Delete uploads older than `retention_days` (0: keep them) with everything made from them, then files
+        that no row names (left by interrupted uploads) once they are older than `orphan_grace`."""
+        expired = 0
+        removed = 0
+        if retention_days > 0:
+            cutoff = utcnow() - timedelta(days=retention_days)
+            while True:
+                with self.db.session() as session:
+                    batch = repository.uploads_before(session, cutoff)
+                    if not batch:
+                        break
+                    files = repository.delete_uploads(session, batch)
+                self.storage.delete(*files)
+                expired += len(batch)
+                removed += len(files)
+        with self.db.session() as session:
+            referenced = repository.referenced_files(session)
+        oldest = time.time() - orphan_grace.total_seconds()
+        orphans = 0
+        for name, path in self.storage.files():
+            if name not in referenced and path.stat().st_mtime < oldest:
+                path.unlink(missing_ok=True)
+                orphans += 1
+        return {"expired_uploads": expired, "files_removed": removed, "orphans_removed": orphans}
 
     # health -------------------------------------------------------------------------------------------------
     def database_status(self) -> str:

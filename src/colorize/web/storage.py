@@ -63,9 +63,21 @@ class Storage:
             raise
         return path
 
-    def save_original(self, data: bytes, fmt: str) -> str:
-        name = self.new_name("original", FORMAT_SUFFIX.get(fmt, "bin"))
-        self.write_bytes(name, data)
+    def save_original(self, image: Image.Image, lossy: bool, icc_profile: bytes | None = None) -> str:
+        """The upload as it should be kept: pixels only (orientation already applied), no EXIF, GPS or maker
+        notes, which ride along in photo files and say where and with what a photo was taken. JPEG uploads stay
+        JPEG (quality 95, close to the source); everything else becomes a lossless PNG. The ICC profile stays:
+        it describes colour, not the person."""
+        buf = io.BytesIO()
+        extra = {"icc_profile": icc_profile} if icc_profile else {}
+        if lossy and image.mode in ("RGB", "L"):
+            image.save(buf, format="JPEG", quality=95, **extra)
+            suffix = "jpg"
+        else:
+            image.save(buf, format="PNG", compress_level=1, **extra)
+            suffix = "png"
+        name = self.new_name("original", suffix)
+        self.write_bytes(name, buf.getvalue())
         return name
 
     def save_png(self, image: Image.Image, kind: str) -> str:
@@ -91,6 +103,26 @@ class Storage:
         name = self.new_name(kind, "jpg")
         self.write_bytes(name, buf.getvalue())
         return name
+
+    def save_pair_image(self, result_file: str) -> str:
+        """One side of a blind pair, encoded afresh from the full-resolution result (a different resampling and
+        quality from the labelled preview), so its bytes never match an image the API names a model for."""
+        with Image.open(self.path(result_file)) as source:
+            image = source.convert("RGB")
+        image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.LANCZOS)
+        buf = io.BytesIO()
+        image.save(buf, format="JPEG", quality=88)
+        name = self.new_name("pair", "jpg")
+        self.write_bytes(name, buf.getvalue())
+        return name
+
+    def files(self):
+        """Every stored file as (name, path), temporary files of interrupted writes included (name None)."""
+        images = self.root / "images"
+        for path in images.rglob("*"):
+            if path.is_file():
+                name = path.relative_to(images).as_posix()
+                yield (name if _NAME.match(name) else None), path
 
     def read_bytes(self, name: str) -> bytes:
         return self.path(name).read_bytes()

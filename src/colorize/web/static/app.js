@@ -1,12 +1,14 @@
 // The page: upload -> progress -> before/after slider -> download and rate; history; blind pairs; leaderboard.
 // Everything a user or the server wrote (file names, comments, model names) is inserted as text, never as HTML.
 
-import { ApiError, getJSON, postJSON, uploadPhoto } from "./api.js";
+import { ApiError, deleteResource, getJSON, postJSON, uploadPhoto } from "./api.js";
 import { setupSlider } from "./slider.js";
 
 const $ = (id) => document.getElementById(id);
 
-const state = { models: [], maxUploadMb: 20, current: null, pair: null };
+const state = { models: [], maxUploadMb: 20, current: null, pair: null, shared: false };
+// The before/after box keeps the photo's shape within these bounds; object-fit shows any stranger photo inside it.
+const MAX_BOX_RATIO = 4;
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -82,6 +84,8 @@ async function handleFile(file) {
       if (phase === "upload") setProgress("Uploading…", fraction);
       else setProgress("Colorizing… this takes a few seconds");
     });
+    // Before the result scrolls into view: the progress card vanishing later would pull the photo's top away.
+    $("progress").hidden = true;
     await showResult(result);
     history.replaceState(null, "", `#result=${result.id}`);
   } catch (err) {
@@ -124,10 +128,13 @@ function loadImage(img, src) {
   });
 }
 
-async function showResult(result) {
+async function showResult(result, { shared = false } = {}) {
   state.current = result;
-  $("compare").style.aspectRatio = `${result.width} / ${result.height}`;
-  $("compare").style.setProperty("--ratio", String(result.width / result.height));
+  state.shared = shared;
+  // A 39999 x 1 scan must not flatten the box to nothing (nor a 1 x 39999 one to a hair).
+  const ratio = Math.min(MAX_BOX_RATIO, Math.max(1 / MAX_BOX_RATIO, result.width / result.height));
+  $("compare").style.aspectRatio = String(ratio);
+  $("compare").style.setProperty("--ratio", String(ratio));
   slider.reset(50);
   await Promise.all([
     loadImage($("after-img"), result.urls.image_preview),
@@ -139,14 +146,35 @@ async function showResult(result) {
     `${result.width} × ${result.height} px · model ${result.model} · ${result.seconds.toFixed(1)} s · ${when}`;
   $("download").href = result.urls.download;
   showRating(result.rating);
+  // A shared result is read-only: rating, sharing and deleting are the owner's.
+  for (const id of ["rating-form", "share", "delete"]) $(id).hidden = shared;
+  $("share-status").hidden = !result.share_url;
+  if (result.share_url) $("share-link").value = new URL(result.share_url, location.href).href;
   $("result").hidden = false;
-  $("result").scrollIntoView({ block: "nearest", behavior: "smooth" });
+  // "start", not "nearest": for a tall (portrait) photo, "nearest" aligns the bottom and cuts off the top.
+  $("result").scrollIntoView({ block: "start", behavior: "smooth" });
+}
+
+function paintStars(value) {
+  for (const label of document.querySelectorAll("#stars label")) {
+    const stars = Number(label.htmlFor.split("-")[1]);
+    label.classList.toggle("filled", stars <= value);
+  }
+}
+
+function chosenStars() {
+  return Number(document.querySelector("#stars input:checked")?.value || 0);
+}
+
+function clearRatingForm() {
+  for (const input of document.querySelectorAll("#stars input")) input.checked = false;
+  paintStars(0);
+  $("comment").value = "";
+  $("rate-submit").disabled = true;
 }
 
 function showRating(rating) {
-  for (const input of document.querySelectorAll('#stars input')) input.checked = false;
-  $("comment").value = "";
-  $("rate-submit").disabled = true;
+  clearRatingForm();
   $("rating-status").textContent = "";
   // Ratings are anonymous: what the page knows is everyone's, so it says so instead of pre-ticking the stars.
   if (rating?.count) {
@@ -157,8 +185,13 @@ function showRating(rating) {
 
 function setupRating() {
   $("stars").addEventListener("change", () => {
+    paintStars(chosenStars());
     $("rate-submit").disabled = false;
   });
+  for (const label of document.querySelectorAll("#stars label")) {
+    label.addEventListener("mouseenter", () => paintStars(Number(label.htmlFor.split("-")[1])));
+  }
+  $("stars").addEventListener("mouseleave", () => paintStars(chosenStars()));
   $("rating-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const chosen = document.querySelector("#stars input:checked");
@@ -170,6 +203,8 @@ function setupRating() {
         stars: Number(chosen.value),
         comment: $("comment").value,
       });
+      // The form starts over, so a later star is a new rating with its own comment, not the old one again.
+      clearRatingForm();
       $("rating-status").textContent = `Saved ${starText(rating.stars)} — thank you!`;
       const before = state.current.rating || { count: 0, mean: 0 };
       const count = (before.count || 0) + 1;
@@ -188,8 +223,54 @@ async function openResult(id) {
   hideError();
   try {
     await showResult(await getJSON(`/api/results/${id}`));
-    history.replaceState(null, "", `#result=${id}`);
+    if (location.hash !== `#result=${id}`) history.replaceState(null, "", `#result=${id}`);
     showTab("colorize");
+  } catch (err) {
+    showError(errorText(err));
+  }
+}
+
+async function openShared(token) {
+  hideError();
+  try {
+    await showResult(await getJSON(`/api/shared/${token}`), { shared: true });
+    showTab("colorize");
+  } catch (err) {
+    showError(errorText(err));
+  }
+}
+
+/** The address names what to show: `#result=<id>` (one of yours) or `#shared=<token>` (a link someone sent). */
+async function route() {
+  const result = location.hash.match(/^#result=([0-9a-f]{32})$/);
+  const shared = location.hash.match(/^#shared=([0-9a-f]{32})$/);
+  if (result && result[1] !== state.current?.id) await openResult(result[1]);
+  else if (shared) await openShared(shared[1]);
+}
+
+async function shareCurrent() {
+  if (!state.current) return;
+  hideError();
+  try {
+    const result = await postJSON(`/api/results/${state.current.id}/share`);
+    state.current.share_url = result.share_url;
+    $("share-link").value = new URL(result.share_url, location.href).href;
+    $("share-status").hidden = false;
+    $("share-link").select();
+  } catch (err) {
+    showError(errorText(err));
+  }
+}
+
+async function deleteCurrent() {
+  if (!state.current) return;
+  if (!window.confirm("Delete this photo and its colour version from the server? This cannot be undone.")) return;
+  hideError();
+  try {
+    await deleteResource(`/api/results/${state.current.id}`);
+    state.current = null;
+    $("result").hidden = true;
+    history.replaceState(null, "", location.pathname);
   } catch (err) {
     showError(errorText(err));
   }
@@ -237,7 +318,7 @@ async function newPair() {
   const previous = button.textContent;
   button.textContent = "Colouring with two models…";
   try {
-    // The server picks one of the recent uploads, so people judge photos other than their own too.
+    // The server picks one of this browser's recent uploads.
     const pair = await postJSON("/api/comparisons", {});
     state.pair = pair;
     await Promise.all([loadImage($("pair-left"), pair.left), loadImage($("pair-right"), pair.right)]);
@@ -276,7 +357,9 @@ async function loadLeaderboard() {
     $("board-votes-card").hidden = state.models.length < 2 && board.total_votes === 0;
     $("board-total").textContent = String(board.total_votes);
     $("board-votes").replaceChildren(...board.models.map((m) => el("tr", {},
-      el("td", {}, String(m.rank)), el("td", {}, m.model), el("td", {}, m.score.toFixed(0)),
+      el("td", {}, String(m.rank)), el("td", { title: `weights ${m.model_hash}` }, m.model),
+      el("td", {}, m.score.toFixed(0)),
+      el("td", {}, m.votes ? `${m.ci_low.toFixed(0)}–${m.ci_high.toFixed(0)}` : "–"),
       el("td", {}, `${m.wins}–${m.losses}–${m.ties}`), el("td", {}, String(m.votes)))));
     $("board-ratings").replaceChildren(...models.map((m) => {
       const r = m.ratings || {};
@@ -288,7 +371,8 @@ async function loadLeaderboard() {
           bar.style.height = `${Math.max(4, (c / most) * 100)}%`;
           return bar;
         }));
-      return el("tr", {}, el("td", {}, m.name + (m.default ? " (default)" : "")),
+      const label = m.name + (m.default ? " (default)" : "") + (m.served ? "" : " (retired)");
+      return el("tr", {}, el("td", { title: `weights ${m.model_hash}` }, label),
         el("td", {}, r.mean != null ? `${r.mean.toFixed(2)} ★` : "–"), el("td", {}, String(r.count || 0)),
         el("td", {}, spread));
     }));
@@ -302,11 +386,11 @@ async function init() {
   slider = setupSlider($("compare"), $("slider"));
   for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => showTab(tab));
   $("error-close").addEventListener("click", hideError);
-  $("again").addEventListener("click", () => {
-    $("result").hidden = true;
-    history.replaceState(null, "", location.pathname);
-    $("file-input").click();
-  });
+  // The current result stays until a new photo is actually chosen: cancelling the file dialog changes nothing.
+  $("again").addEventListener("click", () => $("file-input").click());
+  $("share").addEventListener("click", shareCurrent);
+  $("delete").addEventListener("click", deleteCurrent);
+  window.addEventListener("hashchange", route);
   $("history-refresh").addEventListener("click", loadHistory);
   $("board-refresh").addEventListener("click", loadLeaderboard);
   $("pair-new").addEventListener("click", newPair);
@@ -329,8 +413,7 @@ async function init() {
   } catch (err) {
     showError(errorText(err));
   }
-  const match = location.hash.match(/^#result=([0-9a-f]{32})$/);
-  if (match) await openResult(match[1]);
+  await route();
   document.body.dataset.ready = "true";
 }
 
