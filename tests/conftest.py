@@ -93,3 +93,20 @@ def _private_onnx_cache(tmp_path_factory):
         os.environ.pop("COLORIZE_CACHE_DIR", None)
     else:
         os.environ["COLORIZE_CACHE_DIR"] = previous
+
+
+@pytest.fixture(scope="module")
+def colorizers():
+    """Two tiny seeded colorizers for the web tests (a model per side of an arena pair)."""
+    from web_support import tiny_colorizer
+
+    return [tiny_colorizer("tiny-a", seed=1), tiny_colorizer("tiny-b", seed=2)]
+
+
+@pytest.fixture
+def client(tmp_path, colorizers):
+    """A web app test client on a fresh storage folder and SQLite database, serving `colorizers`."""
+    from web_support import make_client
+
+    with make_client(tmp_path, colorizers) as c:
+        yield c

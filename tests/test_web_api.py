@@ -18,21 +18,10 @@ from colorize.web.limits import UploadLimitMiddleware
 from colorize.web.owner import owner_of
 from conftest import make_photo
 from conftest import png_bomb_bytes
-from web_support import encode, gray_jpeg, make_client, tiny_colorizer
+from web_support import encode, gray_jpeg, make_client
 
 STORED_NAME = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{32}-[a-z]+\.[a-z]{3,4}$")
 
-
-
-@pytest.fixture(scope="module")
-def colorizers():
-    return [tiny_colorizer("tiny-a", seed=1), tiny_colorizer("tiny-b", seed=2)]
-
-
-@pytest.fixture
-def client(tmp_path, colorizers):
-    with make_client(tmp_path, colorizers) as c:
-        yield c
 
 
 def upload(client, data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg", **form):

@@ -8,28 +8,16 @@ import time
 from datetime import timedelta
 from urllib.parse import unquote
 
-import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
 from colorize.web.db import Upload, utcnow
 from colorize.web.owner import CSRF_COOKIE, OWNER_COOKIE, owner_of
 from conftest import make_photo
-from web_support import gray_jpeg, make_client, second_browser, tiny_colorizer, upload
+from web_support import gray_jpeg, make_client, second_browser, upload
 
 GPS_IFD = 0x8825
 MAKE, MODEL, ORIENTATION, MAKER_NOTE = 0x010F, 0x0110, 0x0112, 0x927C
-
-
-@pytest.fixture(scope="module")
-def colorizers():
-    return [tiny_colorizer("tiny-a", seed=1), tiny_colorizer("tiny-b", seed=2)]
-
-
-@pytest.fixture
-def client(tmp_path, colorizers):
-    with make_client(tmp_path, colorizers) as c:
-        yield c
 
 
 def stored_files(tmp_path) -> list:

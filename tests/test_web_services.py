@@ -8,23 +8,11 @@ import asyncio
 import threading
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from colorize.web.db import Rating, Result, Vote
 from colorize.web.identity import weights_sha256
 from web_support import make_client, second_browser, tiny_colorizer, upload
-
-
-@pytest.fixture(scope="module")
-def colorizers():
-    return [tiny_colorizer("tiny-a", seed=1), tiny_colorizer("tiny-b", seed=2)]
-
-
-@pytest.fixture
-def client(tmp_path, colorizers):
-    with make_client(tmp_path, colorizers) as c:
-        yield c
 
 
 def labelled_images(client) -> set[bytes]:
