@@ -7,10 +7,14 @@ from colorize.hints import (
     MAX_HINTS,
     Hint,
     HintSampling,
+    as_hint,
     check_hints,
     hint_ab,
+    hint_from_mapping,
+    hint_to_mapping,
     parse_color,
     parse_hint,
+    read_hints_file,
     render_hints,
     sample_hints,
 )
@@ -75,3 +79,45 @@ def test_sampling_is_seeded_and_uses_the_real_colours():
     assert (a[:, :2][~mask.unsqueeze(1).expand(-1, 2, -1, -1)] == 0).all()
     none = sample_hints(ab, g, HintSampling(p_none=1.0))
     assert none.abs().sum() == 0
+
+
+def test_hints_from_mappings_strings_and_hints():
+    expected = Hint(120.0, 80.0, (192, 48, 32), 4)
+    assert hint_from_mapping({"x": 120, "y": 80, "color": "#c03020", "radius": 4}) == expected
+    assert hint_from_mapping({"x": 120, "y": 80, "color": [192, 48, 32], "radius": 4}) == expected
+    assert hint_from_mapping({"x": 1.5, "y": 2, "color": "192,48,32"}).radius == 2
+    assert hint_to_mapping(expected) == {"x": 120.0, "y": 80.0, "color": "#c03020", "radius": 4}
+    assert hint_from_mapping(hint_to_mapping(expected)) == expected
+    assert as_hint("120,80,#c03020,4") == as_hint(expected) == as_hint({"x": 120, "y": 80, "color": "c03020",
+                                                                        "radius": 4}) == expected
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"x": 1, "y": 2}, "needs x, y and color"),
+    ({"x": 1, "y": 2, "color": "#000000", "size": 3}, "unknown keys"),
+    ({"x": "1", "y": 2, "color": "#000000"}, "must be numbers"),
+    ({"x": True, "y": 2, "color": "#000000"}, "must be numbers"),
+    ({"x": 1, "y": 2, "color": [1, 2]}, "colour"),
+    ({"x": 1, "y": 2, "color": [1, 2, 300]}, "colour"),
+    ({"x": 1, "y": 2, "color": "#000000", "radius": 2.5}, "radius"),
+])
+def test_bad_hint_mappings(values, message):
+    with pytest.raises(ValueError, match=message):
+        hint_from_mapping(values)
+
+
+def test_hints_file(tmp_path):
+    path = tmp_path / "hints.json"
+    path.write_text('[{"x": 120, "y": 80, "color": "#c03020"}, {"x": 5, "y": 6, "color": [0, 0, 255], "radius": 0}]')
+    assert read_hints_file(path) == [Hint(120, 80, (192, 48, 32)), Hint(5, 6, (0, 0, 255), 0)]
+    path.write_text('{"x": 1}')
+    with pytest.raises(ValueError, match="JSON list of objects"):
+        read_hints_file(path)
+    path.write_text('[{"x": 1, "y": 2, "color": "#000000"}, {"x": 1}]')
+    with pytest.raises(ValueError, match="hint 2: bad hint"):
+        read_hints_file(path)
+    path.write_text("[{")
+    with pytest.raises(ValueError, match="not a JSON hints file"):
+        read_hints_file(path)
+    with pytest.raises(FileNotFoundError, match="no such hints file"):
+        read_hints_file(tmp_path / "missing.json")

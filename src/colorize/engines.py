@@ -1,7 +1,7 @@
 """What runs the generator: torch (fp32 or bfloat16 autocast) or onnxruntime, and the "auto" choice between them.
 
-An engine is called like the generator: normalised L (B, 1, H, W) -> normalised ab (B, 2, H, W), and says which
-backend it is. "auto" runs onnxruntime on a graph exported from the torch model (`colorize.onnx_cache`): on this
+An engine is called like the generator: normalised L (B, 1, H, W), and for a model that `takes_hints` optionally
+the hint planes (B, 3, H, W) -> normalised ab (B, 2, H, W), and says which backend it is. "auto" runs onnxruntime on a graph exported from the torch model (`colorize.onnx_cache`): on this
 project's 2-core CPU a 256 px forward pass takes a fraction of torch's time (benchmarks/infer.py). It falls back to
 torch for bf16, which onnxruntime does not run here, and, with a warning, when the export or onnxruntime fails.
 """
@@ -27,13 +27,14 @@ class TorchEngine:
         self.model = model.eval().to(memory_format=torch.channels_last)
         self.precision = precision
 
-    def __call__(self, l_norm: torch.Tensor) -> torch.Tensor:
-        l_norm = l_norm.contiguous(memory_format=torch.channels_last)
+    def __call__(self, l_norm: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        inputs = [l_norm] if hints is None else [l_norm, hints]
+        inputs = [x.contiguous(memory_format=torch.channels_last) for x in inputs]
         with torch.inference_mode():
             if self.precision == "bf16":
                 with torch.autocast("cpu", dtype=torch.bfloat16):
-                    return self.model(l_norm).float()
-            return self.model(l_norm)
+                    return self.model(*inputs).float()
+            return self.model(*inputs)
 
 
 def build_engine(model: nn.Module, backend: str, precision: str, num_threads: int = 0):

@@ -8,9 +8,12 @@ draws hints from the real photo's own colours (most often none, so the model sta
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
 
 import torch
 
@@ -18,6 +21,8 @@ from colorize.lab import normalize_ab, rgb_to_lab
 
 #: A request may carry at most this many hints: more is an error, not a silent cut.
 MAX_HINTS = 64
+#: the hint planes a hint-aware model reads: a, b and the mask
+HINT_CHANNELS = 3
 DEFAULT_RADIUS = 2
 MAX_RADIUS = 32
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
@@ -64,6 +69,71 @@ def parse_hint(text: str) -> Hint:
         return Hint(float(parts[0]), float(parts[1]), parse_color(parts[2]), radius)
     except ValueError as exc:
         raise ValueError(f"bad hint {text!r}: {exc}") from exc
+
+
+#: What the Python API, the CLI's hints file and a JSON request accept as a hint.
+HintLike = Union[Hint, str, Mapping[str, Any]]
+_HINT_KEYS = ("x", "y", "color", "radius")
+
+
+def hint_from_mapping(values: Mapping[str, Any]) -> Hint:
+    """{"x": 120, "y": 80, "color": "#c03020" | "192,48,32" | [192, 48, 32], "radius": 4 (optional)} -> Hint."""
+    unknown = sorted(set(values) - set(_HINT_KEYS))
+    missing = [key for key in ("x", "y", "color") if key not in values]
+    if unknown or missing:
+        raise ValueError(f"bad hint {dict(values)!r}: it needs x, y and color (radius optional)"
+                         + (f"; unknown keys {unknown}" if unknown else ""))
+    x, y, color = values["x"], values["y"], values["color"]
+    if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (x, y)):
+        raise ValueError(f"bad hint {dict(values)!r}: x and y must be numbers (pixels of the photo as displayed)")
+    if isinstance(color, str):
+        rgb = parse_color(color)
+    elif isinstance(color, (list, tuple)) and len(color) == 3 and all(type(c) is int for c in color):
+        rgb = tuple(color)
+    else:
+        raise ValueError(f"bad hint colour {color!r}: use '#rrggbb', 'R,G,B' or [R, G, B] with values 0-255")
+    radius = values.get("radius", DEFAULT_RADIUS)
+    if isinstance(radius, bool):
+        raise ValueError(f"hint radius must be an integer 0-{MAX_RADIUS}, got {radius!r}")
+    return Hint(float(x), float(y), rgb, radius)  # type: ignore[arg-type]
+
+
+def hint_to_mapping(hint: Hint) -> dict[str, Any]:
+    """The JSON form of a hint, as `hint_from_mapping` reads it back: {"x", "y", "color": "#rrggbb", "radius"}."""
+    return {"x": hint.x, "y": hint.y, "color": "#{:02x}{:02x}{:02x}".format(*hint.rgb), "radius": hint.radius}
+
+
+def as_hint(value: HintLike) -> Hint:
+    """A Hint from a Hint, the CLI's 'X,Y,#rrggbb[,RADIUS]' text, or a {"x", "y", "color", "radius"?} mapping."""
+    if isinstance(value, Hint):
+        return value
+    if isinstance(value, str):
+        return parse_hint(value)
+    if isinstance(value, Mapping):
+        return hint_from_mapping(value)
+    raise ValueError(f"a hint is a Hint, 'X,Y,#rrggbb[,RADIUS]' or a mapping with x, y, color, radius; "
+                     f"got {type(value).__name__}")
+
+
+def read_hints_file(path: str | Path) -> list[Hint]:
+    """Hints from a JSON file holding a list of {"x", "y", "color", "radius"?} objects."""
+    path = Path(path)
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such hints file: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON hints file ({exc})") from exc
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValueError(f"{path}: a hints file holds a JSON list of objects "
+                         '[{"x": 120, "y": 80, "color": "#c03020", "radius": 4}, ...]')
+    hints = []
+    for index, item in enumerate(items):
+        try:
+            hints.append(hint_from_mapping(item))
+        except ValueError as exc:
+            raise ValueError(f"{path}: hint {index + 1}: {exc}") from exc
+    return hints
 
 
 def check_hints(hints: Sequence[Hint], width: int, height: int) -> None:

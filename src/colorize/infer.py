@@ -6,6 +6,10 @@ then upsampled to the photo's own size and joined with the lightness of the ORIG
 (`colorize.fullres`), so no detail is lost whatever the render size. Colour inputs are treated as gray: only
 their L is used.
 
+A model that takes colour hints (`Colorizer.takes_hints`) also gets the user's hints (`colorize.hints`): points of
+the photo as displayed (after EXIF rotation) with a colour, rendered as [a, b, mask] planes at the render size and
+padded like L. Hints are checked for every image before anything runs, so a bad one changes nothing.
+
 Images of the same padded shape share one forward pass (`colorize_batch`). Every setting is a field of
 `InferenceOptions`; the engine (`colorize.engines`) is chosen by its backend: "auto" (the default) runs
 onnxruntime on a graph exported from the model on first use, "torch" runs torch (fp32 or bf16 autocast),
@@ -27,9 +31,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorize.fullres import compose_planes
+from colorize.hints import Hint, HintLike, as_hint, check_hints, render_hints
 from colorize.images import ImageSource, LoadedImage, load_image
 from colorize.inference_options import BACKENDS, PRECISIONS, RENDER_MULTIPLE, InferenceOptions
 from colorize.lab import AB_SCALE, normalize_l, rgb_to_lab, uint8_to_tensor
+from colorize.models.protocols import reads_hints
 
 __all__ = ["BACKENDS", "DEFAULT_CHECKPOINT", "PRECISIONS", "RENDER_MULTIPLE", "Colorizer", "InferenceOptions",
            "colorize_image", "resolve_checkpoint", "rgb_icc_profile"]
@@ -41,6 +47,8 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safe
 GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 ColorizeInput = ImageSource  # path, bytes, file, PIL image, uint8 array or LoadedImage
+#: per image of a batch: its hints, or None for none
+BatchHints = Sequence[Sequence[HintLike] | None] | None
 
 
 def resolve_checkpoint(checkpoint: str | Path | None = None) -> Path:
@@ -100,6 +108,8 @@ class Colorizer:
         self.model = model
         described = model if model is not None else self._engine
         self.size_multiple = int(getattr(described, "size_multiple", RENDER_MULTIPLE))
+        #: whether the model reads colour hints: a Generator's `takes_hints` (an ONNX graph's "hints" input)
+        self.takes_hints = reads_hints(described)
         self.arch = str(getattr(described, "arch", type(described).__name__))
         self.name = name or (self.checkpoint.stem if self.checkpoint is not None else self.arch)
 
@@ -134,29 +144,37 @@ class Colorizer:
 
     # --- public API ------------------------------------------------------------------------------------------
 
-    def colorize(self, image: ColorizeInput) -> Image.Image:
+    def colorize(self, image: ColorizeInput, hints: Sequence[HintLike] | None = None) -> Image.Image:
         """A colour version of `image` at its own size (after EXIF orientation): RGB, or RGBA if it had alpha.
+
+        hints: colour hints for a model that takes them (`takes_hints`): `Hint`s, 'X,Y,#rrggbb[,RADIUS]' strings
+        or {"x", "y", "color", "radius"?} mappings, X and Y in pixels of the photo as displayed. Too many, one
+        outside the photo, a bad colour, or any hint for a model without hints: a ValueError, before anything runs.
 
         The result's `info` holds the input's EXIF (orientation removed) and its ICC profile when that is an RGB
         profile, for saving.
         """
-        return self.colorize_batch([image])[0]
+        return self.colorize_batch([image], None if hints is None else [hints])[0]
 
-    def colorize_batch(self, images: Sequence[ColorizeInput]) -> list[Image.Image]:
-        """`colorize` for several images; those with the same padded render shape share forward passes."""
+    def colorize_batch(self, images: Sequence[ColorizeInput], hints: BatchHints = None) -> list[Image.Image]:
+        """`colorize` for several images (`hints`: one list, or None, per image); those with the same padded
+        render shape share forward passes."""
         loaded = [load_image(image, max_pixels=self.options.max_pixels) for image in images]
-        predictions = self.predict_ab(loaded)
+        predictions = self.predict_ab(loaded, hints)
         return [self._finish(item, ab) for item, ab in zip(loaded, predictions)]
 
-    def predict_ab(self, images: Sequence[ColorizeInput]) -> list[torch.Tensor]:
+    def predict_ab(self, images: Sequence[ColorizeInput], hints: BatchHints = None) -> list[torch.Tensor]:
         """The network's colour for each image: (2, h, w) a*, b* in Lab units (saturation applied) at render size.
 
         (h, w) is the image's size scaled so its long side is `render_size`. Images of one padded shape share
         forward passes of up to `batch_size`. `colorize.fullres.compose_planes` joins such a prediction with any
-        full-resolution lightness of the same aspect ratio (e.g. a video frame's own).
+        full-resolution lightness of the same aspect ratio (e.g. a video frame's own). `hints`: as in
+        `colorize_batch`.
         """
         loaded = [load_image(image, max_pixels=self.options.max_pixels) for image in images]
+        image_hints = self.validate_hints(loaded, hints)
         inputs = [self.network_input(image) for image in loaded]
+        planes = [self.hint_input(image, h) if h else None for image, h in zip(loaded, image_hints)]
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for index, (tensor, _) in enumerate(inputs):
             groups[tuple(tensor.shape[-2:])].append(index)
@@ -165,18 +183,54 @@ class Colorizer:
         for members in groups.values():
             for start in range(0, len(members), batch_size):
                 batch = members[start : start + batch_size]
-                ab_norm = self.run_network(torch.cat([inputs[i][0] for i in batch]))
+                batch_hints = None
+                if any(planes[i] is not None for i in batch):
+                    shape = (1, 3, *inputs[batch[0]][0].shape[-2:])
+                    batch_hints = torch.cat([planes[i] if planes[i] is not None else torch.zeros(shape)
+                                             for i in batch])
+                ab_norm = self.run_network(torch.cat([inputs[i][0] for i in batch]), batch_hints)
                 for row, index in enumerate(batch):
                     top, left, height, width = inputs[index][1]
                     results[index] = ab_norm[row, :, top : top + height, left : left + width].float() * scale
         return results
 
+    def validate_hints(self, images: Sequence[LoadedImage], hints: BatchHints) -> list[list[Hint]]:
+        """Each image's hints as `Hint`s, checked against the model and the image; a ValueError otherwise."""
+        if hints is None:
+            return [[] for _ in images]
+        if len(hints) != len(images):
+            raise ValueError(f"{len(hints)} hint lists for {len(images)} images: give one list (or None) per image")
+        checked = []
+        for image, items in zip(images, hints):
+            image_hints = [as_hint(item) for item in items or ()]
+            if image_hints and not self.takes_hints:
+                raise ValueError(f"the model {self.name!r} does not take colour hints; use a model trained with "
+                                 "--hints, or colorize without hints")
+            check_hints(image_hints, *image.size)
+            checked.append(image_hints)
+        return checked
+
+    def _render_geometry(self, size: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+        """(width, height) of the render-size copy of a `size` photo, and its padding (left, right, top, bottom)."""
+        full_w, full_h = size
+        scale = self.options.render_size / max(full_w, full_h)
+        width, height = max(1, round(full_w * scale)), max(1, round(full_h * scale))
+        pad_h, pad_w = -height % self.size_multiple, -width % self.size_multiple
+        top, left = pad_h // 2, pad_w // 2
+        return (width, height), (left, pad_w - left, top, pad_h - top)
+
+    def hint_input(self, image: ColorizeInput, hints: Sequence[HintLike]) -> torch.Tensor:
+        """(1, 3, H', W') hint planes for `image`, laid out like `network_input`'s L (zeros in the padding)."""
+        image = load_image(image, max_pixels=self.options.max_pixels)
+        render_size, padding = self._render_geometry(image.size)
+        planes = render_hints([as_hint(h) for h in hints], image.size, render_size)
+        return F.pad(planes, padding) if any(padding) else planes
+
     def network_input(self, image: ColorizeInput) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
         """(1, 1, H', W') normalised L of the small copy, padded; and (top, left, height, width) of the content."""
         image = load_image(image, max_pixels=self.options.max_pixels)
         full_w, full_h = image.size
-        scale = self.options.render_size / max(full_w, full_h)
-        width, height = max(1, round(full_w * scale)), max(1, round(full_h * scale))
+        (width, height), padding = self._render_geometry(image.size)
         small = image.rgb
         if (width, height) != (full_w, full_h):
             # Same resampling as the training data (antialiased bicubic); reducing_gap first box-shrinks big
@@ -184,15 +238,14 @@ class Colorizer:
             small = small.resize((width, height), Image.BICUBIC, reducing_gap=3.0)
         with torch.inference_mode():
             l_norm = normalize_l(rgb_to_lab(uint8_to_tensor(np.array(small)))[:, :1])
-            multiple = self.size_multiple
-            pad_h, pad_w = -height % multiple, -width % multiple
-            top, left = pad_h // 2, pad_w // 2
-            if pad_h or pad_w:
-                l_norm = F.pad(l_norm, (left, pad_w - left, top, pad_h - top), mode="replicate")
+            if any(padding):
+                l_norm = F.pad(l_norm, padding, mode="replicate")
+        left, _, top, _ = padding
         return l_norm, (top, left, height, width)
 
-    def run_network(self, l_norm: torch.Tensor) -> torch.Tensor:
-        """The network alone: normalised L (B, 1, H, W), H and W multiples of `size_multiple` -> normalised ab."""
+    def run_network(self, l_norm: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """The network alone: normalised L (B, 1, H, W), H and W multiples of `size_multiple` (and for a model
+        that takes hints, optionally their (B, 3, H, W) planes) -> normalised ab."""
         if self._engine is None:
             with self._engine_lock:  # web workers may arrive together; export once
                 if self._engine is None:
@@ -200,7 +253,7 @@ class Colorizer:
 
                     options = self.options
                     self._engine = build_engine(self.model, options.backend, options.precision, options.num_threads)
-        return self._engine(l_norm)
+        return self._engine(l_norm, hints)
 
     def describe(self) -> dict:
         """What this colorizer runs, for `colorize doctor` and logs."""
@@ -212,6 +265,7 @@ class Colorizer:
             "precision": self.options.precision,
             "render_size": self.options.render_size,
             "size_multiple": self.size_multiple,
+            "takes_hints": self.takes_hints,
         }
 
     # --- steps -----------------------------------------------------------------------------------------------
@@ -240,8 +294,10 @@ def _cached_colorizer(options: InferenceOptions, stamp: float) -> Colorizer:
     return Colorizer(options=options)
 
 
-def colorize_image(image: ColorizeInput, checkpoint: str | Path | None = None, **option_values) -> Image.Image:
-    """One-call colorization; the Colorizer is cached per (options, and the checkpoint file's mtime)."""
+def colorize_image(image: ColorizeInput, checkpoint: str | Path | None = None,
+                   hints: Sequence[HintLike] | None = None, **option_values) -> Image.Image:
+    """One-call colorization (with colour hints for a model that takes them); the Colorizer is cached per
+    (options, and the checkpoint file's mtime)."""
     path = resolve_checkpoint(checkpoint)
     options = InferenceOptions(checkpoint=path, **option_values)
-    return _cached_colorizer(options, path.stat().st_mtime).colorize(image)
+    return _cached_colorizer(options, path.stat().st_mtime).colorize(image, hints=hints)

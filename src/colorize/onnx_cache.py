@@ -1,8 +1,8 @@
 """ONNX graphs exported from generators, kept in a user cache folder under a hash of the weights.
 
 Exporting the bundled model takes about half a second, more than colorizing a photo; the cache makes that a
-one-time cost per set of weights. The key covers everything the graph depends on (architecture, config, every
-tensor, opset, colorize and torch versions), so a retrained or edited model never meets a stale graph. The folder
+one-time cost per set of weights. The key covers everything the graph depends on (architecture, config, graph
+inputs, every tensor, opset, colorize and torch versions), so a retrained or edited model never meets a stale graph. The folder
 is `$COLORIZE_CACHE_DIR`, else `$XDG_CACHE_HOME/colorize`, else `~/.cache/colorize` (never the package folder,
 which may be read-only); if it cannot be written the graph is simply exported again next time.
 """
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from colorize import __version__
-from colorize.onnx_export import DEFAULT_OPSET, export_onnx_bytes
+from colorize.onnx_export import DEFAULT_OPSET, export_onnx_bytes, input_names
 
 CACHE_DIR_ENV = "COLORIZE_CACHE_DIR"
 #: Graphs kept; the least recently used beyond this are deleted (the bundled model's graph is 15 MB).
@@ -37,8 +37,9 @@ def cache_dir() -> Path:
 def weights_key(model: nn.Module, opset: int = DEFAULT_OPSET) -> str:
     """A hex digest that changes whenever the exported graph could: weights, architecture, opset, versions."""
     digest = hashlib.sha256()
+    # The graph's inputs are keyed on their own too: a hint model's graph has two, whatever its config says.
     header = {"arch": getattr(model, "arch", type(model).__name__), "config": getattr(model, "config", None),
-              "opset": opset, "colorize": __version__, "torch": torch.__version__}
+              "inputs": input_names(model), "opset": opset, "colorize": __version__, "torch": torch.__version__}
     digest.update(json.dumps(header, sort_keys=True, default=str).encode())
     for name, tensor in sorted(model.state_dict().items()):
         flat = tensor.detach().to("cpu").contiguous().reshape(-1)

@@ -1,8 +1,9 @@
 """ONNX: export a generator with dynamic batch and spatial axes, and run it with onnxruntime.
 
-The exported graph is the bare network (normalised L in, normalised ab out); the Lab maths around it stays in
-Python, so a `.onnx` file is a drop-in replacement for the torch generator in `Colorizer(backend="onnx")`. The file
-carries the generator's registry name, config and `size_multiple` as ONNX metadata.
+The exported graph is the bare network (normalised L in, normalised ab out; a model that takes colour hints has a
+second input, the hint planes); the Lab maths around it stays in Python, so a `.onnx` file is a drop-in replacement
+for the torch generator in `Colorizer(backend="onnx")`. The file carries the generator's registry name, config and
+`size_multiple` as ONNX metadata.
 
 Export uses torch's TorchScript-based exporter: the newer dynamo exporter needs the `onnxscript` package, which
 is not a dependency of this project.
@@ -21,8 +22,12 @@ import torch
 from torch import nn
 
 from colorize import __version__
+from colorize.hints import HINT_CHANNELS
+from colorize.models.protocols import reads_hints
 
 INPUT_NAME = "l_norm"
+#: the second input of a hint model's graph: the (B, 3, H, W) planes [a, b, mask] of colorize.hints
+HINTS_INPUT_NAME = "hints"
 OUTPUT_NAME = "ab_norm"
 DEFAULT_OPSET = 17
 METADATA_FORMAT = "colorize-generator-onnx"
@@ -32,10 +37,16 @@ _DYNAMIC_AXES = {0: "batch", 2: "height", 3: "width"}
 _EXPORT_LOCK = threading.Lock()
 
 
-def _sample_input(model: nn.Module) -> torch.Tensor:
+def input_names(model: nn.Module) -> list[str]:
+    """The graph inputs of `model`'s export: L, and the hint planes for a model that takes them."""
+    return [INPUT_NAME, HINTS_INPUT_NAME] if reads_hints(model) else [INPUT_NAME]
+
+
+def _sample_inputs(model: nn.Module) -> tuple[torch.Tensor, ...]:
     multiple = int(getattr(model, "size_multiple", 32))
     side = multiple * max(1, -(-64 // multiple))  # at least 64 px so every layer sees a non-trivial map
-    return torch.zeros(1, 1, side, side)
+    l_norm = torch.zeros(1, 1, side, side)
+    return (l_norm, torch.zeros(1, HINT_CHANNELS, side, side)) if reads_hints(model) else (l_norm,)
 
 
 def _export(model: nn.Module, opset: int):
@@ -47,14 +58,15 @@ def _export(model: nn.Module, opset: int):
         # The TorchScript exporter announces its deprecation and notes constant-folding limits; neither matters
         # for these convolutional graphs (the export is checked against torch in the tests).
         warnings.simplefilter("ignore")
+        names = input_names(model)
         torch.onnx.export(
             model,
-            (_sample_input(model),),
+            _sample_inputs(model),
             buffer,
             dynamo=False,
-            input_names=[INPUT_NAME],
+            input_names=names,
             output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: _DYNAMIC_AXES, OUTPUT_NAME: _DYNAMIC_AXES},
+            dynamic_axes={**dict.fromkeys(names, _DYNAMIC_AXES), OUTPUT_NAME: _DYNAMIC_AXES},
             opset_version=opset,
             do_constant_folding=True,
         )
@@ -62,7 +74,8 @@ def _export(model: nn.Module, opset: int):
 
 
 def export_onnx_bytes(model: nn.Module, opset: int = DEFAULT_OPSET) -> bytes:
-    """The ONNX model (bytes) of a generator: input "l_norm" [B,1,H,W] -> output "ab_norm" [B,2,H,W]."""
+    """The ONNX model (bytes) of a generator: input "l_norm" [B,1,H,W] (and "hints" [B,3,H,W] for a model that
+    takes hints) -> output "ab_norm" [B,2,H,W]."""
     with _EXPORT_LOCK:
         was_training = model.training
         model.eval()
@@ -93,7 +106,8 @@ def export_onnx(model: nn.Module, path: str | Path, opset: int = DEFAULT_OPSET) 
 
 
 class OnnxGenerator:
-    """A generator run by onnxruntime; called like the torch module: l_norm [B,1,H,W] -> ab_norm [B,2,H,W].
+    """A generator run by onnxruntime; called like the torch module: l_norm [B,1,H,W] (+ hint planes [B,3,H,W]
+    when the graph has a "hints" input, zeros when none are given) -> ab_norm [B,2,H,W].
 
     `source` is a `.onnx` path or the model's bytes. `threads`: onnxruntime intra-op threads (default: torch's
     thread count, so one setting governs both backends).
@@ -120,16 +134,26 @@ class OnnxGenerator:
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
             raise ValueError(f"not a usable ONNX model: {exc}") from exc
         inputs = [i.name for i in self.session.get_inputs()]
-        if inputs != [INPUT_NAME]:
-            raise ValueError(
-                f"not a colorize generator: the ONNX model's inputs are {inputs}, expected ['{INPUT_NAME}']"
-            )
+        if inputs not in ([INPUT_NAME], [INPUT_NAME, HINTS_INPUT_NAME]):
+            raise ValueError(f"not a colorize generator: the ONNX model's inputs are {inputs}, expected "
+                             f"['{INPUT_NAME}'] or ['{INPUT_NAME}', '{HINTS_INPUT_NAME}']")
+        self.takes_hints = HINTS_INPUT_NAME in inputs
         meta = self.session.get_modelmeta().custom_metadata_map
         self.arch = meta.get("arch", "onnx")
         self.config = json.loads(meta.get("config", "{}"))
         self.size_multiple = int(meta.get("size_multiple", 32))
 
-    def __call__(self, l_norm: torch.Tensor) -> torch.Tensor:
-        feed = np.ascontiguousarray(l_norm.detach().to("cpu", torch.float32).numpy())
-        (ab,) = self.session.run([OUTPUT_NAME], {INPUT_NAME: feed})
+    def __call__(self, l_norm: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        feed = {INPUT_NAME: _array(l_norm)}
+        if self.takes_hints:
+            b, _, h, w = l_norm.shape
+            feed[HINTS_INPUT_NAME] = _array(hints) if hints is not None else np.zeros((b, HINT_CHANNELS, h, w),
+                                                                                       np.float32)
+        elif hints is not None:
+            raise ValueError("this ONNX generator takes no colour hints (its graph has no 'hints' input)")
+        (ab,) = self.session.run([OUTPUT_NAME], feed)
         return torch.from_numpy(ab)
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(tensor.detach().to("cpu", torch.float32).numpy())

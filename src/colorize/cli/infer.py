@@ -11,9 +11,12 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from colorize.inference_options import InferenceOptions
+
+if TYPE_CHECKING:
+    from colorize.hints import Hint
 
 
 @dataclass
@@ -32,6 +35,24 @@ class ImageConfig(OutputOptions):
     inputs: tuple[Path, ...] = ()
     output: Path | None = None
     overwrite: bool = field(default=True, metadata={"help": "replace existing output files"})
+    hint: tuple[str, ...] = field(default=(), metadata={
+        "help": "a colour hint X,Y,#RRGGBB[,RADIUS] (pixels of the photo as displayed); repeat for more; for models "
+                "trained with --hints, one input photo"})
+    hints_file: Path | None = field(default=None, metadata={
+        "help": 'colour hints from a JSON file: [{"x": 120, "y": 80, "color": "#c03020", "radius": 4}, ...]'})
+
+    def hints(self) -> list[Hint] | None:
+        """The --hint and --hints-file hints as `Hint`s; None when neither was given."""
+        from colorize.hints import parse_hint, read_hints_file
+
+        if not self.hint and self.hints_file is None:
+            return None
+        hints = [parse_hint(text) for text in self.hint]
+        if self.hints_file is not None:
+            hints += read_hints_file(self.hints_file)
+        if len(self.inputs) != 1:
+            raise ValueError(f"hints belong to one photo: give one input, not {len(self.inputs)}")
+        return hints
 
 
 @dataclass
@@ -65,7 +86,7 @@ def register(subparsers) -> None:
     from colorize.cli._args import add_config_command
 
     p = add_config_command(
-        subparsers, "image", ImageConfig, run_image, skip=("inputs", "output"),
+        subparsers, "image", ImageConfig, run_image, skip=("inputs", "output", "hint"),
         help="colorize photos (file in, file out)",
         description="Colorize one or more photos at their own resolution. One input: -o is the output file (its "
                     "suffix picks the format) or a folder; several inputs: -o is a folder. Without -o the result "
@@ -73,6 +94,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="image files")
     p.add_argument("-o", "--output", type=Path, default=None, metavar="OUT", help="output file or folder")
+    p.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
+                   help=_field_help(ImageConfig, "hint"))
 
     p = add_config_command(
         subparsers, "folder", FolderConfig, run_folder, skip=("input_dir", "output_dir"),
@@ -128,11 +151,34 @@ def run_image(args: argparse.Namespace) -> int:
 
     config = config_from_args(ImageConfig, args)
     jobs = file_jobs(config.inputs, config.output, config.format)
+    hints = config.hints()  # bad hints fail here, before the model loads
     colorizer = _colorizer(config.inference)
+    if hints is not None:
+        return _run_hinted(colorizer, jobs[0], hints, config)
     report = colorize_files(colorizer, jobs, overwrite=config.overwrite, quality=config.quality)
     for source in report.done:
         print(f"{source} -> {dict(jobs)[source]}")
     return _finish(report)
+
+
+def _run_hinted(colorizer, job: tuple[Path, Path], hints: list[Hint], config: ImageConfig) -> int:
+    """One photo with hints; a hint the model or the photo cannot take is an error and writes nothing."""
+    from colorize.folder import save_result
+
+    source, target = job
+    if target.exists() and not config.overwrite:
+        print(f"{target} exists; skipped (pass --overwrite to replace it)")
+        return 0
+    result = colorizer.colorize(source, hints=hints)
+    save_result(result, target, quality=config.quality)
+    print(f"{source} -> {target} ({len(hints)} colour hint{'s' if len(hints) != 1 else ''})")
+    return 0
+
+
+def _field_help(config_cls: type, name: str) -> str:
+    from dataclasses import fields
+
+    return next(f.metadata["help"] for f in fields(config_cls) if f.name == name)
 
 
 def run_folder(args: argparse.Namespace) -> int:
@@ -167,16 +213,22 @@ def run_export(args: argparse.Namespace) -> int:
     model = load_model(checkpoint)
     path = export_onnx(model, config.onnx, opset=config.opset)
     print(f"{checkpoint} -> {path} ({path.stat().st_size / 1e6:.1f} MB, dynamic batch/height/width, "
-          f"size multiple {getattr(model, 'size_multiple', 32)})")
+          f"size multiple {getattr(model, 'size_multiple', 32)}{', hint input' if model.takes_hints else ''})")
     if config.verify:
         multiple = int(getattr(model, "size_multiple", 32))
         sample = torch.rand(2, 1, multiple * max(1, 96 // multiple), multiple * max(1, 128 // multiple)) * 2 - 1
+        inputs = [sample]
+        if model.takes_hints:  # a few random hint squares, so the hint input is checked too
+            hints = torch.zeros(2, 3, *sample.shape[-2:])
+            hints[:, :2, 8:24, 8:24] = torch.rand(2, 2, 1, 1) - 0.5
+            hints[:, 2, 8:24, 8:24] = 1.0
+            inputs.append(hints)
         with torch.inference_mode():
-            expected = model(sample)
-        got = OnnxGenerator(path)(sample)
+            expected = model(*inputs)
+        got = OnnxGenerator(path)(*inputs)
         diff = (got - expected).abs().max().item()
-        print(f"onnxruntime vs torch on a random {tuple(sample.shape)} input: max |ab diff| = {diff:.2e} "
-              f"(normalised ab; x110 in Lab units)")
+        print(f"onnxruntime vs torch on a random {tuple(sample.shape)} input{' with hints' if len(inputs) > 1 else ''}"
+              f": max |ab diff| = {diff:.2e} (normalised ab; x110 in Lab units)")
         if not diff < 1e-3:
             print("error: the ONNX model does not match the torch model", file=sys.stderr)
             return 1

@@ -10,7 +10,7 @@ from colorize.models.discriminator import PatchDiscriminator
 from colorize.models.projected import ProjectedDiscriminator
 from colorize.models.generator_file import load_model, read_generator_file, save_generator
 from colorize.models.init import init_weights
-from colorize.models.protocols import Discriminator, FreezableEncoder, Generator
+from colorize.models.protocols import Discriminator, FreezableEncoder, Generator, HintFreeStart
 from colorize.models.registry import (
     build_discriminator,
     build_generator,
@@ -29,6 +29,7 @@ __all__ = [
     "EncoderUNetGenerator",
     "FreezableEncoder",
     "Generator",
+    "HintFreeStart",
     "PatchDiscriminator",
     "ProjectedDiscriminator",
     "UNetGenerator",

@@ -11,6 +11,13 @@ features of that scale, two conv3x3-BN-ReLU. The head upsamples to full resoluti
 edges can follow the photo's edges) and maps to ab with one conv3x3 + Tanh. No conv block runs at full resolution:
 colour is low-frequency, and such a block (16 channels + L) cost 0.62 of 2.80 GFLOPs at 256 px, with a 17-channel
 input that is off oneDNN's fast path.
+
+With `hints=True` the network also reads user colour hints, the (B, 3, H, W) planes [a, b, mask] of
+`colorize.hints`, through two paths that start at zero (`HintPaths`): a 1x1 conv whose output is added to the
+backbone's normalised RGB input, so the ImageNet encoder sees coloured patches (which it understands) and spreads
+them along objects; and a 3x3 conv added to the head's output before Tanh, the same as concatenating the planes to
+the head's input with zero weights for them. At zero the hint model computes exactly what its hint-free twin does,
+so it can start from a hint-free model's weights (`load_hint_free_state`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorize.hints import HINT_CHANNELS
 from colorize.models.backbones import ENCODER_NAMES, build_backbone, normalization
 from colorize.models.init import init_weights
 from colorize.models.registry import register_generator
@@ -75,8 +83,36 @@ class DecoderBlock(nn.Module):
         return self.convs(torch.cat([self.upsample(x), skip], dim=1))
 
 
+#: The hint planes are multiplied by this before the hint paths' convs. Adam moves a weight by about the learning
+#: rate per step whatever its gradient, so from zero at 1e-4 the paths took hundreds of steps to reach weights of
+#: 0.02; the scale makes each step count 10x (a learning rate multiplier for these weights alone). Part of what saved
+#: hint weights mean: changing it needs a new config key.
+HINT_INPUT_SCALE = 10.0
+
+
+class HintPaths(nn.Module):
+    """Where colour hints enter the U-Net: into the backbone's input and into the head, both zero at the start."""
+
+    def __init__(self, out_channels: int):
+        super().__init__()
+        # skip_init: no draw from the RNG, so the rest of a seeded run (e.g. D's init) is the hint-free run's.
+        self.to_input = nn.utils.skip_init(nn.Conv2d, HINT_CHANNELS, 3, 1)
+        self.to_head = nn.utils.skip_init(nn.Conv2d, HINT_CHANNELS, out_channels, 3, padding=1, bias=False)
+        for p in self.parameters():
+            nn.init.zeros_(p)
+
+    def input_offset(self, hints: torch.Tensor) -> torch.Tensor:
+        """What the hints add to the backbone's normalised RGB input."""
+        return self.to_input(hints * HINT_INPUT_SCALE)
+
+    def head_offset(self, hints: torch.Tensor) -> torch.Tensor:
+        """What the hints add to the head's output before Tanh."""
+        return self.to_head(hints * HINT_INPUT_SCALE)
+
+
 class EncoderUNetGenerator(nn.Module):
-    """Pretrained-backbone U-Net: L [B,1,H,W] -> ab [B,2,H,W] in [-1, 1]; H and W multiples of 32."""
+    """Pretrained-backbone U-Net: L [B,1,H,W] (+ hint planes [B,3,H,W] with hints=True) -> ab [B,2,H,W] in
+    [-1, 1]; H and W multiples of 32."""
 
     size_multiple = 32
 
@@ -88,6 +124,7 @@ class EncoderUNetGenerator(nn.Module):
         decoder_channels: tuple[int, ...] | list[int] = DEFAULT_DECODER_CHANNELS,
         upsample: str = "bilinear",
         out_channels: int = 2,
+        hints: bool = False,
     ):
         super().__init__()
         if encoder not in ENCODER_NAMES:
@@ -103,7 +140,9 @@ class EncoderUNetGenerator(nn.Module):
             "decoder_channels": list(decoder_channels),
             "upsample": upsample,
             "out_channels": out_channels,
+            "hints": bool(hints),
         }
+        self.takes_hints = bool(hints)
         self.encoder = build_backbone(encoder, pretrained=pretrained, weights_path=encoder_weights)
         norm = normalization(encoder)
         # Buffers, not constants, so they follow .to(device) and export with the graph.
@@ -119,17 +158,54 @@ class EncoderUNetGenerator(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(in_channels + 1, out_channels, 3, padding=1), nn.Tanh())
         init_weights(self.decoder)
         init_weights(self.head)  # N(0, 0.02) makes the untrained output close to 0: gray, the safe start
+        self.hint_paths = HintPaths(out_channels) if hints else None
         self._encoder_frozen = False
 
-    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+    def forward(self, l_norm: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         check_input(l_norm, self.size_multiple)
+        hints = self._hint_planes(l_norm, hints)
         rgb = l_norm_to_gray_srgb(l_norm).expand(-1, 3, -1, -1)
-        features = self.encoder((rgb - self.rgb_mean) / self.rgb_std)
+        backbone_input = (rgb - self.rgb_mean) / self.rgb_std
+        if hints is not None:
+            backbone_input = backbone_input + self.hint_paths.input_offset(hints)
+        features = self.encoder(backbone_input)
         x = features[4]
         for block, skip in zip(self.decoder, reversed(features[:4])):
             x = block(x, skip)
         x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return self.head(torch.cat([x, l_norm], dim=1))
+        conv, tanh = self.head
+        out = conv(torch.cat([x, l_norm], dim=1))
+        if hints is not None:
+            out = out + self.hint_paths.head_offset(hints)
+        return tanh(out)
+
+    def _hint_planes(self, l_norm: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor | None:
+        """The hint planes forward uses: None for a hint-free model, zeros (no hint) when a hint model gets none."""
+        if not self.takes_hints:
+            if hints is not None:
+                raise ValueError("this generator takes no colour hints (it was built with hints=False)")
+            return None
+        b, _, h, w = l_norm.shape
+        if hints is None:
+            # Zeros, not a skipped path: after training the paths' biases make "no hint" a non-zero input too.
+            return l_norm.new_zeros(b, HINT_CHANNELS, h, w)
+        if hints.dim() != 4 or tuple(hints.shape) != (b, HINT_CHANNELS, h, w):
+            raise ValueError(f"hint planes must be (B, {HINT_CHANNELS}, H, W) = {(b, HINT_CHANNELS, h, w)} like the "
+                             f"L input, got {tuple(hints.shape)}")
+        return hints.to(l_norm.dtype)
+
+    def load_hint_free_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Load the weights of a hint-free model of the same config; the hint paths keep their zero start.
+
+        Anything else that does not fit (a missing or unexpected key, a wrong shape) is an error, as with strict.
+        """
+        if not self.takes_hints:
+            raise ValueError("load_hint_free_state is for hint models; use load_state_dict")
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        hint_keys = {f"hint_paths.{name}" for name in self.hint_paths.state_dict()}
+        wrong = sorted(set(missing) - hint_keys) + sorted(unexpected) + sorted(hint_keys & set(state))
+        if wrong:
+            raise RuntimeError(f"not the weights of a hint-free twin of this generator; keys that do not fit: {wrong}")
 
     def freeze_encoder(self, frozen: bool = True) -> None:
         """Stop (or restart) training the backbone: no gradients, and its BatchNorm statistics stay fixed."""

@@ -18,7 +18,11 @@ Logits = Union[torch.Tensor, list[torch.Tensor]]
 
 @runtime_checkable
 class Generator(Protocol):
-    """What every colorization generator is: `forward(l_norm) -> ab` plus what rebuilds it."""
+    """What every colorization generator is: `forward(l_norm) -> ab` plus what rebuilds it.
+
+    A generator with `takes_hints` is called `G(l_norm, hints)`: `hints` are user colour hints as the (B, 3, H, W)
+    planes [a, b, mask] of `colorize.hints` (None means no hint); one without is called `G(l_norm)` only.
+    """
 
     #: the registry name it was built under (a generator file stores it)
     arch: str
@@ -26,8 +30,16 @@ class Generator(Protocol):
     config: dict[str, Any]
     #: H and W of the input must be multiples of this
     size_multiple: int
+    #: whether forward also takes colour hint planes (see above)
+    takes_hints: bool
 
     def __call__(self, l_norm: torch.Tensor) -> torch.Tensor: ...
+
+
+def reads_hints(module: object) -> bool:
+    """Whether `module` is a generator that takes colour hints; other modules (e.g. a baseline's constant colour,
+    which is not a registered generator) take none."""
+    return isinstance(module, Generator) and module.takes_hints
 
 
 @runtime_checkable
@@ -35,6 +47,14 @@ class FreezableEncoder(Protocol):
     """A generator with a pretrained encoder that training may hold fixed (weights and BatchNorm statistics)."""
 
     def freeze_encoder(self, frozen: bool = True) -> None: ...
+
+
+@runtime_checkable
+class HintFreeStart(Protocol):
+    """A generator that takes hints and can start from the weights of its hint-free twin (`--init-from`): those
+    load, and the hint paths keep an initialisation under which the output is the twin's."""
+
+    def load_hint_free_state(self, state: dict[str, torch.Tensor]) -> None: ...
 
 
 @runtime_checkable

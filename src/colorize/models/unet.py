@@ -87,6 +87,7 @@ class UNetGenerator(nn.Module):
     """pix2pix U-Net: `num_downs` stride-2 levels (8 at 256 px, so the bottleneck is 1x1), L in, ab out (Tanh)."""
 
     arch = ARCH
+    takes_hints = False
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ _RUN_DEFINING_FIELDS = (
     "data", "val_data", "size", "load_size", "generator", "num_filters", "num_downs", "dropout", "pretrained",
     "encoder_weights", "generator_option", "discriminator", "discriminator_option", "disc_filters", "disc_layers",
     "gan_mode", "lambda_l1", "seed", "max_images", "val_images", "val_fraction", "batch_size", "augment",
-    "init_from", "ema_decay", "feature_loss", "degrade",
+    "init_from", "ema_decay", "feature_loss", "degrade", "hints",
 )
 
 
@@ -93,6 +93,9 @@ class TrainConfig:
     degrade: bool = field(default=False, metadata={
         "help": "train on old-photo degradations of L (fading, blur, noise, grain, JPEG); the target colours stay "
                 "the clean photo's"})
+    hints: bool = field(default=False, metadata={
+        "help": "train a hint-aware generator (encoder U-Nets): each step shows it colour hints sampled from the "
+                "real photo (none for half the photos), so it colorizes alone and follows user hints"})
     cpu_minutes: Optional[float] = field(default=None, metadata={
         "help": "stop like Ctrl-C (checkpoint saved, generator exported) once this invocation's training has used "
                 "this much process CPU time: equal budgets for runs compared side by side on a shared machine"})

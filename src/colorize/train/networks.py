@@ -19,6 +19,7 @@ from torch import nn
 
 from colorize.models import (
     FreezableEncoder,
+    HintFreeStart,
     build_discriminator,
     build_generator,
     discriminator_options,
@@ -80,8 +81,14 @@ def _network_kwargs(config: TrainConfig, fields: dict[str, str], accepted: tuple
 
 def generator_kwargs(config: TrainConfig) -> dict[str, Any]:
     """The options for `build_generator(config.generator, ...)`, checked against what the architecture takes."""
-    options = _network_kwargs(config, GENERATOR_FIELDS, generator_options(config.generator), config.generator,
+    accepted = generator_options(config.generator)
+    options = _network_kwargs(config, GENERATOR_FIELDS, accepted, config.generator,
                               "generator", "--generator-option", config.generator_option)
+    if config.hints:  # only when on: a hint-free run's options stay what they were before hints existed
+        if accepted is not None and "hints" not in accepted:
+            raise ValueError(f"--hints: the {config.generator} generator takes no colour hints (the encoder U-Nets, "
+                             "e.g. efficientnet_lite0, do)")
+        options["hints"] = True
     check_generator_options(config.generator, options)
     return options
 
@@ -109,8 +116,9 @@ class InitialWeights:
     discriminator: dict[str, torch.Tensor] | None = None
 
 
-def read_initial_weights(path: Path, arch: str) -> InitialWeights:
-    """The weights in `path` (generator file or training checkpoint) for a new `arch` run; a clear error otherwise."""
+def read_initial_weights(path: Path, arch: str, hints: bool = False) -> InitialWeights:
+    """The weights in `path` (generator file or training checkpoint) for a new `arch` run (with colour hints or
+    not); a clear error otherwise."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--init-from: no such file: {path}")
@@ -128,6 +136,9 @@ def read_initial_weights(path: Path, arch: str) -> InitialWeights:
     if saved_arch != arch:
         raise ValueError(f"--init-from {path} holds a {saved_arch} generator, but this run trains {arch}; "
                          f"pass --generator {saved_arch}")
+    if weights.generator_config.get("hints", False) and not hints:
+        # A hint model trained on without hints would silently unlearn them; the other way round is fine.
+        raise ValueError(f"--init-from {path} holds a generator that takes colour hints; pass --hints to train it")
     return weights
 
 
@@ -207,8 +218,12 @@ def build_networks(config: TrainConfig, runtime: Runtime, initial: InitialWeight
 
 def _load_initial_weights(G: nn.Module, D: nn.Module, config: TrainConfig, initial: InitialWeights,
                           announce: bool) -> None:
+    state = strip_wrapper_prefixes(dict(initial.generator))
     try:
-        G.load_state_dict(strip_wrapper_prefixes(dict(initial.generator)), strict=True)
+        if isinstance(G, HintFreeStart) and G.takes_hints and not initial.generator_config.get("hints", False):
+            G.load_hint_free_state(state)  # the hint paths start at zero: step 0 computes what the file's G does
+        else:
+            G.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise ValueError(f"--init-from {initial.path}: its weights do not fit a {config.generator} generator with "
                          f"config {G.config}: {exc}") from exc

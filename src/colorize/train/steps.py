@@ -1,7 +1,8 @@
 """One optimisation step of each training stage, as objects that hold their networks, optimisers and losses.
 
 `step(l_norm, ab_real) -> {loss name: value}` runs one update on a model-space batch, like pix2pix's
-optimize_parameters; the trainer's loop and benchmarks/train_throughput.py call the same objects.
+optimize_parameters; the trainer's loop and benchmarks/train_throughput.py call the same objects. A run with
+--hints also passes `hints`, the colour hint planes sampled for the batch: G reads them, D never sees them.
 
 * `L1Step` (stage "pretrain"): G alone, loss lambda x L1. Adam with default betas (0.9, 0.999).
 * `GANStep` (stage "gan"): the fake ab is computed once; D is updated on (L, fake.detach()) vs (L, real ab) with the
@@ -42,6 +43,10 @@ def _feature_term(feature_loss: FeatureLoss | None, autocast: Callable[[], Any],
         return feature_loss(l_norm, ab_fake, ab_real)
 
 
+def _generate(G: Callable[..., torch.Tensor], l_norm: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
+    return G(l_norm) if hints is None else G(l_norm, hints)
+
+
 def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
     scaler.scale(loss).backward()
     scaler.step(optimizer)
@@ -76,10 +81,11 @@ class L1Step:
         self.opt_G.load_state_dict(state["optimizer_G"])
         self._set_hyperparameters()
 
-    def __call__(self, l_norm: torch.Tensor, ab_real: torch.Tensor) -> dict[str, float]:
+    def __call__(self, l_norm: torch.Tensor, ab_real: torch.Tensor,
+                 hints: torch.Tensor | None = None) -> dict[str, float]:
         self.opt_G.zero_grad(set_to_none=True)
         with self.autocast():
-            ab_fake = self.networks.G(l_norm)
+            ab_fake = _generate(self.networks.G, l_norm, hints)
         loss_G_L1 = self.l1_loss(ab_fake, ab_real)
         loss_G = loss_G_L1 + _feature_term(self.feature_loss, self.autocast, l_norm, ab_fake, ab_real)
         _update(loss_G, self.opt_G, self.scaler_G)
@@ -123,10 +129,11 @@ class GANStep:
         for p in self.d_parameters:
             p.requires_grad_(flag)
 
-    def __call__(self, l_norm: torch.Tensor, ab_real: torch.Tensor) -> dict[str, float]:
+    def __call__(self, l_norm: torch.Tensor, ab_real: torch.Tensor,
+                 hints: torch.Tensor | None = None) -> dict[str, float]:
         nets = self.networks
         with self.autocast():
-            ab_fake = nets.G(l_norm)  # computed once, used by both updates
+            ab_fake = _generate(nets.G, l_norm, hints)  # computed once, used by both updates
 
         # D: real pairs -> real, generated pairs -> fake; the two losses averaged.
         self._d_requires_grad(True)

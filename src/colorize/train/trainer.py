@@ -30,6 +30,7 @@ from torch import nn
 
 from colorize.data import EpochSampler, batch_to_model_space
 from colorize.degrade import degrade_l
+from colorize.hints import sample_hints
 from colorize.models import save_generator
 from colorize.train.checkpoint import (
     checkpoint_state,
@@ -50,6 +51,9 @@ from colorize.train.networks import InitialWeights, build_networks, read_initial
 from colorize.train.runtime import Runtime, autocast_context
 from colorize.train.steps import LOSS_COLUMNS, EpochTotals, TrainStep, build_step
 from colorize.train.validation import sample_grid, validation_l1
+
+#: keeps the hint sampling's seeds apart from the degradations' (both are seeded by the step)
+_HINT_SEED_OFFSET = 1 << 40
 
 __all__ = ["CSV_COLUMNS", "LOSS_COLUMNS", "Trainer", "autocast_context", "make_sample_grid", "train"]
 
@@ -190,7 +194,8 @@ class Trainer:
             if config.degrade:
                 # Seeded by the step, so a resumed run degrades each batch exactly as the uninterrupted one did.
                 l_norm = degrade_l(l_norm, torch.Generator().manual_seed(config.seed * 1_000_003 + self.step))
-            losses = self.train_step(l_norm, ab_real)
+            hints = self._sample_hints(ab_real) if config.hints else None
+            losses = self.train_step(l_norm, ab_real, hints)
             totals.add(losses, batch.shape[0])
             images_this_run += batch.shape[0] * runtime.world_size
             batch_index += 1
@@ -216,6 +221,12 @@ class Trainer:
         totals = EpochTotals(dict(zip(LOSS_COLUMNS, reduced[:-1])), int(reduced[-1]))  # exact means over all ranks
         return {"epoch": epoch, "stage": self.stage, "step": self.step, **totals.means(self.stage),
                 "images_per_s": images_this_run / max(1e-9, seconds), "seconds": seconds}
+
+    def _sample_hints(self, ab_real: torch.Tensor) -> torch.Tensor:
+        """Hint planes drawn from the batch's real colours, seeded by the step like the degradations (on a stream
+        of their own), so a resumed run shows each batch the hints the uninterrupted one did."""
+        generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step + _HINT_SEED_OFFSET)
+        return sample_hints(ab_real, generator).to(memory_format=self.runtime.memory_format)
 
     def _check_cpu_budget(self) -> None:
         minutes = self.config.cpu_minutes
@@ -280,7 +291,7 @@ class Trainer:
 
     def _initial_weights(self) -> InitialWeights | None:
         c = self.config
-        return read_initial_weights(c.init_from, c.generator) if c.init_from is not None else None
+        return read_initial_weights(c.init_from, c.generator, c.hints) if c.init_from is not None else None
 
     def _description(self) -> str:
         c, r, d = self.config, self.runtime, self.data
@@ -288,6 +299,7 @@ class Trainer:
                           f", EMA {c.ema_decay:g}" if c.ema_decay is not None else "",
                           f", feature loss {c.feature_loss:g}" if c.feature_loss else "",
                           ", degraded L" if c.degrade else "",
+                          ", colour hints" if c.hints else "",
                           f", CPU budget {c.cpu_minutes:g} min" if c.cpu_minutes else ""])
         return (f"training {c.generator} on {len(d.train)} photos (val {len(d.val)}), {c.size} px, batch "
                 f"{c.batch_size}, {r.device.type} {r.precision}{' channels_last' if r.channels_last else ''}, world "
