@@ -1,51 +1,104 @@
-"""Evaluation costs and reference numbers: prints them, asserts nothing.
+"""Evaluation costs: where a photo's time goes, and `compare gray mean-ab default` end to end. Prints, asserts nothing.
 
-    python benchmarks/bench_evaluate.py                  # feature cost + baselines on 50 BSDS500 val photos
-    python benchmarks/bench_evaluate.py --mean-ab        # also recompute the built-in mean ab (DEFAULT_MEAN_AB)
+    python benchmarks/bench_evaluate.py                       # stages on 16 photos + compare on 400 photos
+    python benchmarks/bench_evaluate.py --photos 40 --no-stages
+    python benchmarks/bench_evaluate.py --mean-ab             # also recompute the built-in mean ab (DEFAULT_MEAN_AB)
 
+The compare set is issue 18's: BSDS500 val (100 photos) + the first photos of the ImageNet sample's train folder
+(300 for 400 in all), linked into a temporary folder; 256x256 and full resolution, with fd_efflite0. Times are wall
+clock and the process's CPU time (all threads), one torch thread unless --threads. The compare section uses only
+the public API (`CompareConfig`, `run_compare`), so the same script times older code too:
+`PYTHONPATH=OLD_CHECKOUT/src python benchmarks/bench_evaluate.py --no-stages`; run the two side by side for a ratio.
 Paths are relative to the repository root (../shared/datasets/... by default).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
+DATASETS = REPO / "../shared/datasets"
 
 
-def bench_features(batch: int = 16, repeats: int = 3) -> None:
-    import torch
+def photo_folder(folder: Path, n_photos: int, bsds: Path, extra: Path) -> Path:
+    """BSDS500 val first, then the ImageNet sample, as symlinks: `n_photos` files in one folder."""
+    from colorize.images import find_images
 
-    from colorize.metrics import EFFLITE0_INPUT_SIZE, EfficientNetLite0Features
-
-    t0 = time.perf_counter()
-    backbone = EfficientNetLite0Features(batch_size=batch)
-    print(f"fd_efflite0: backbone load {time.perf_counter() - t0:.2f} s")
-    rng = np.random.default_rng(0)
-    for size in (32, 64, 256):
-        images = [rng.integers(0, 256, (size, size, 3), dtype=np.uint8) for _ in range(batch)]
-        backbone(images[:2])  # warm-up
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            backbone(images)
-            times.append(time.perf_counter() - t0)
-        per_image = min(times) / batch * 1000
-        print(f"fd_efflite0: {size}x{size} photos resized to {EFFLITE0_INPUT_SIZE}: {per_image:.0f} ms/photo "
-              f"(batch {batch}, {torch.get_num_threads()} threads)")
+    files = (find_images(bsds) + find_images(extra))[:n_photos]
+    for i, path in enumerate(files):
+        (folder / f"{i:04d}_{path.name}").symlink_to(path.resolve())
+    return folder
 
 
-def bench_baselines(data: Path, limit: int, size: int, full: bool, out: Path) -> None:
+class Clock:
+    """Wall and CPU seconds of a block, added up under a name."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = defaultdict(float)
+        self.cpu: dict[str, float] = defaultdict(float)
+
+    def time(self, name: str, fn, *args):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = fn(*args)
+        self.wall[name] += time.perf_counter() - wall
+        self.cpu[name] += time.process_time() - cpu
+        return out
+
+
+def bench_stages(folder: Path, n_photos: int, size: int) -> None:
+    """Per-photo cost of each step of the evaluation loop, on its own, for the models of the compare section."""
+    from colorize import evaluate as ev
+    from colorize import metrics
+    from colorize.images import load_image
+    from colorize.model_specs import load_models
+
+    colorizers, _ = load_models(["gray", "mean-ab", "default"])
+    backend = metrics.EfficientNetLite0Features()
+    paths = ev.scan_photos(folder, n_photos).paths
+    clock = Clock()
+    # Warm-up: first calls pay for lazy imports, tables and oneDNN kernel selection.
+    warm = ev.gray_inputs([ev.protocol_reference(load_image(paths[0]).rgb, str(size))])
+    for c in colorizers:
+        ev.colorize_arrays(c, warm)
+    backend(warm)
+    decoded = [clock.time("decode", lambda p: load_image(p).rgb, p) for p in paths]
+    for protocol in ev.protocol_names(size, True):
+        refs = [clock.time("reference", lambda r: metrics.Reference(ev.protocol_reference(r, protocol)), r)
+                for r in decoded]
+        grays = clock.time("gray input", ev.gray_inputs, [r.rgb for r in refs])
+        for c in colorizers:
+            preds = clock.time(f"colorize {c.name}", ev.colorize_arrays, c, grays)
+            for pred, ref in zip(preds, refs):
+                pair = metrics.ImagePair(pred, ref)
+                for name, metric in metrics.PER_IMAGE_METRICS.items():
+                    clock.time(f"metric {name}", metric.per_image, pair)
+        clock.time("features (real + 3 models)", backend, [r.rgb for r in refs] * 4)
+    per_photo = len(paths)
+    print(f"stages, {len(paths)} photos, {size}x{size} + full resolution, ms per photo (both resolutions; metrics "
+          "summed over the 3 models; ciede2000 pays for the Lab that the cast reuses, and the first model for the "
+          "real photo's Lab and SSIM moments):")
+    print("| stage | wall ms | CPU ms |")
+    print("| --- | ---: | ---: |")
+    for name in clock.wall:
+        print(f"| {name} | {clock.wall[name] / per_photo * 1000:.1f} | {clock.cpu[name] / per_photo * 1000:.1f} |")
+    total_wall, total_cpu = sum(clock.wall.values()), sum(clock.cpu.values())
+    print(f"| total | {total_wall / per_photo * 1000:.1f} | {total_cpu / per_photo * 1000:.1f} |")
+
+
+def bench_compare(folder: Path, size: int, out: Path) -> None:
     from colorize.evaluate import CompareConfig, run_compare
 
-    t0 = time.perf_counter()
-    run_compare(CompareConfig(models=("gray", "mean-ab"), data=data, out=out, size=size, limit=limit,
-                              full_resolution=full, progress=False))
-    print(f"compare gray mean-ab on {limit} photos (full resolution: {full}): {time.perf_counter() - t0:.1f} s")
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run_compare(CompareConfig(models=("gray", "mean-ab", "default"), data=folder, out=out, size=size,
+                                       full_resolution=True, progress=False), log=lambda *_: None)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    n = len(result.photos.paths)
+    print(f"compare gray mean-ab default, {n} photos, {size}x{size} + full resolution + fd_efflite0: "
+          f"{wall:.1f} s wall ({wall / 60:.2f} min, {wall / n * 1000:.0f} ms/photo), {cpu:.1f} s CPU")
 
 
 def bench_mean_ab(data: Path) -> None:
@@ -60,16 +113,33 @@ def bench_mean_ab(data: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=REPO / "../shared/datasets/bsds500/val")
-    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--photos", type=int, default=400, help="photos in the compare section")
+    parser.add_argument("--stage-photos", type=int, default=16, help="photos in the stages section")
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--no-full", action="store_true", help="skip the full-resolution protocol")
-    parser.add_argument("--out", type=Path, default=Path("/tmp/colorize-bench-evaluate"))
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--no-stages", dest="stages", action="store_false", help="skip the per-stage table")
+    parser.add_argument("--no-compare", dest="compare", action="store_false", help="skip the end-to-end compare")
+    parser.add_argument("--bsds", type=Path, default=DATASETS / "bsds500/val")
+    parser.add_argument("--extra", type=Path, default=DATASETS / "imagenet-sample/train")
+    parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "colorize-bench-evaluate")
     parser.add_argument("--mean-ab", action="store_true", help="recompute the built-in mean ab (takes minutes)")
-    parser.add_argument("--mean-ab-data", type=Path, default=REPO / "../shared/datasets/imagenet-sample/train")
+    parser.add_argument("--mean-ab-data", type=Path, default=DATASETS / "imagenet-sample/train")
     args = parser.parse_args()
-    bench_features()
-    bench_baselines(args.data.resolve(), args.limit, args.size, not args.no_full, args.out)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = photo_folder(Path(tmp), max(args.photos, args.stage_photos), args.bsds.resolve(),
+                              args.extra.resolve())
+        if args.stages:
+            bench_stages(folder, args.stage_photos, args.size)
+        if args.compare:
+            limited = Path(tmp) / "compare"
+            limited.mkdir()
+            for link in sorted(folder.glob("*"))[: args.photos]:
+                (limited / link.name).symlink_to(link.resolve())
+            bench_compare(limited, args.size, args.out)
     if args.mean_ab:
         bench_mean_ab(args.mean_ab_data.resolve())
 

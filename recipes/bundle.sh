@@ -18,5 +18,7 @@ from colorize.models import load_model, save_generator
 save_generator(load_model(sys.argv[1]), sys.argv[2], fp16=True)
 print("wrote", sys.argv[2])
 PY
-colorize compare gray mean-ab "$baseline/baseline.safetensors" default \
+colorize compare gray mean-ab baseline="$baseline/baseline.safetensors" default \
     --data "$datasets/bsds500/val" --mean-ab-data "$run/data" --out "$repo/runs/model-card" --no-progress
+# The aggregate rows go beside the docs, and README's and the model card's tables are rewritten from them.
+python "$repo/scripts/doc_tables.py" --trim "$repo/runs/model-card/report.json" "$repo/docs/reports/bsds500-val.json"

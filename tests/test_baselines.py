@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from conftest import make_photo
 from PIL import Image
 from skimage.color import rgb2lab
@@ -105,3 +106,34 @@ def test_build_baseline_by_name(tmp_path: Path):
         baselines.MeanAbBaseline((float("nan"), 0.0))
     with pytest.raises(ValueError, match="uint8"):
         baselines.GrayBaseline().colorize(np.zeros((8, 8, 3), np.float32))
+
+
+def test_baselines_render_through_the_models_full_resolution_path():
+    from colorize.fullres import compose_full_resolution
+    from colorize.infer import Colorizer
+
+    photo = make_photo(8, (40, 56))
+    model = baselines.MeanAbBaseline((6.0, 20.0))
+    assert isinstance(model, Colorizer) and model.backend == "torch"
+    expected = compose_full_resolution(photo, torch.tensor([6.0, 20.0]).view(2, 1, 1).expand(2, 5, 7))
+    assert np.abs(np.asarray(model.colorize(photo)).astype(int) - expected).max() <= 1
+
+
+def test_a_colour_outside_srgb_keeps_the_lightness_where_a_channel_clamp_would_not():
+    # A strong red on bright pixels is outside sRGB: the gamut mapping pulls it towards gray at the same L.
+    photo = np.full((16, 16, 3), 235, np.uint8)
+    out = baselines.MeanAbBaseline((70.0, 50.0)).colorize(photo)
+    lab_in, lab_out = rgb2lab(photo), _lab(out)
+    assert np.abs(lab_out[..., 0] - lab_in[..., 0]).max() < 1.0
+    assert lab_out[..., 1].mean() > 5  # still reddish, as far as the gamut allows
+    from colorize.lab import lab_to_rgb, rgb_to_lab, tensor_to_uint8, uint8_to_tensor
+
+    lab = rgb_to_lab(uint8_to_tensor(photo.copy()))
+    lab[:, 1], lab[:, 2] = 70.0, 50.0
+    clamped = tensor_to_uint8(lab_to_rgb(lab))[0].numpy()
+    assert np.abs(rgb2lab(clamped)[..., 0] - lab_in[..., 0]).max() > 3  # what the old clamp path did
+
+
+def test_gray_baseline_of_a_gray_photo_is_that_photo():
+    gray = np.asarray(baselines.GrayBaseline().colorize(make_photo(9, (24, 24))))
+    assert np.array_equal(np.asarray(baselines.GrayBaseline().colorize(gray)), gray)

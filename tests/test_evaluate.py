@@ -33,7 +33,7 @@ class Oracle:
             rgb = Image.open(path).convert("RGB")
             for protocol in (str(size), ev.FULL):
                 real = ev.protocol_reference(rgb, protocol)
-                self.answers[_key(ev.to_gray(real))] = real
+                self.answers[_key(ev.gray_inputs([real])[0])] = real
 
     def colorize(self, image):
         return Image.fromarray(self.answers[_key(np.asarray(image))])
@@ -46,19 +46,20 @@ class SameAsGray(GrayBaseline):
 # --- protocol pieces ----------------------------------------------------------------------------------------------
 
 
-def test_resize_center_crop_takes_the_middle_of_the_short_side_resize():
+def test_protocol_reference_takes_the_middle_of_the_short_side_resize_as_training_does():
     img = Image.fromarray(make_photo(2, (40, 100)))  # 100 wide, 40 high
-    out = ev.resize_center_crop(img, 20)
-    assert out.size == (20, 20)
+    out = ev.protocol_reference(img, "20")
+    assert out.shape == (20, 20, 3)
     resized = img.resize((50, 20), Image.BICUBIC)
-    assert np.array_equal(np.asarray(out), np.asarray(resized)[:, 15:35])
+    assert np.array_equal(out, np.asarray(resized)[:, 15:35])
     # Upscaling a small photo works the same way.
-    assert ev.resize_center_crop(Image.fromarray(make_photo(2, (10, 12))), 32).size == (32, 32)
+    assert ev.protocol_reference(Image.fromarray(make_photo(2, (10, 12))), "32").shape == (32, 32, 3)
+    assert np.array_equal(ev.protocol_reference(img, ev.FULL), np.asarray(img))
 
 
-def test_to_gray_keeps_lab_lightness_and_drops_colour():
+def test_gray_inputs_keep_lab_lightness_and_drop_colour():
     photo = make_photo(7, (24, 24))
-    gray = ev.to_gray(photo)
+    gray = ev.gray_inputs([photo])[0]
     assert gray.shape == photo.shape and gray.dtype == np.uint8
     assert np.abs(gray[..., 0].astype(int) - gray[..., 2]).max() <= 1
     assert np.abs(rgb2lab(gray)[..., 0] - rgb2lab(photo)[..., 0]).max() < 0.5
@@ -95,6 +96,19 @@ def test_colorizer_that_changes_the_size_is_rejected():
 
     with pytest.raises(ValueError, match="shrinker: returned a 8x8 image for a 16x16 input"):
         ev.colorize_array(Shrinker(), np.zeros((16, 16, 3), np.uint8))
+
+
+def test_colorize_arrays_batches_when_the_colorizer_can():
+    class Counting(GrayBaseline):
+        calls = 0
+
+        def colorize_batch(self, images):
+            type(self).calls += 1
+            return super().colorize_batch(images)
+
+    grays = [np.full((16, 16, 3), v, np.uint8) for v in (10, 120, 240)]
+    preds = ev.colorize_arrays(Counting(), grays)
+    assert Counting.calls == 1 and [p[0, 0, 0] for p in preds] == [10, 120, 240]
 
 
 # --- scoring ------------------------------------------------------------------------------------------------------
@@ -258,7 +272,7 @@ def test_compare_with_an_unknown_model_is_a_one_line_error(image_folder: Path, t
     code = main(["compare", "gray", "nonexistent.safetensors", "--data", str(image_folder), "--out", str(tmp_path)])
     assert code == 2
     err = capsys.readouterr().err
-    assert "neither a checkpoint file nor a baseline name" in err and "Traceback" not in err
+    assert "neither a checkpoint file nor one of default, gray, mean-ab" in err and "Traceback" not in err
 
 
 def test_compare_without_data_is_a_one_line_error(capsys):
@@ -274,15 +288,19 @@ def test_default_means_the_bundled_model(monkeypatch, tiny_checkpoint: Path, tmp
     assert colorizer.name == "default"
     assert ev.colorize_array(colorizer, np.zeros((32, 32, 3), np.uint8)).shape == (32, 32, 3)
     monkeypatch.setattr(infer, "DEFAULT_CHECKPOINT", tmp_path / "missing.safetensors")
-    with pytest.raises(FileNotFoundError, match="bundled model"):
+    with pytest.raises(FileNotFoundError, match="bundled default model is missing"):
         ev.load_colorizer("default")
 
 
-def test_duplicate_model_names_get_a_suffix(tiny_checkpoint: Path):
-    colorizers = [ev.load_colorizer(tiny_checkpoint), ev.load_colorizer(tiny_checkpoint)]
-    sources = ev._unique_names(colorizers, [str(tiny_checkpoint)] * 2)
-    assert [c.name for c in colorizers] == ["tiny", "tiny#2"]
-    assert sources == {"tiny": str(tiny_checkpoint), "tiny#2": str(tiny_checkpoint)}
+def test_compare_names_models_by_the_one_naming_rule(image_folder: Path, tiny_checkpoint: Path, tmp_path: Path):
+    code = main(["compare", str(tiny_checkpoint), str(tiny_checkpoint), "floor=gray", "--data", str(image_folder),
+                 "--out", str(tmp_path), "--size", "32", "--limit", "2", "--no-full-resolution", "--no-fd",
+                 "--grid-rows", "1", "--no-progress", "--render-size", "64", "--backend", "torch"])
+    assert code == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["config"]["inference"]["render_size"] == 64 and report["config"]["inference"]["backend"] == "torch"
+    assert [(m["name"], m["source"]) for m in report["models"]] == [
+        ("tiny", str(tiny_checkpoint)), ("tiny-2", str(tiny_checkpoint)), ("floor", "floor=gray")]
 
 
 def test_a_single_photo_has_no_feature_distance_and_reports_it_as_missing(image_folder: Path, tmp_path: Path):
@@ -294,3 +312,50 @@ def test_a_single_photo_has_no_feature_distance_and_reports_it_as_missing(image_
     report = ev.report_dict(result, "compare", ev.CompareConfig(models=("gray",), data=image_folder))
     assert report["protocols"]["16"]["metrics"]["gray"]["fd_efflite0"] is None
     assert "| - " in ev.format_table(result).splitlines()[2]
+
+
+def test_reports_hold_the_cast_metrics_and_trim_to_the_aggregate_rows(small_result, tmp_path: Path):
+    for res in small_result.protocols.values():
+        oracle, gray = res["metrics"]["oracle"], res["metrics"]["gray"]
+        assert oracle["cast_a"] == 0.0 and oracle["cast_b"] == 0.0
+        assert gray["cast_a"] != 0.0  # gray has a = b = 0: its cast is minus the photos' mean colour
+    assert "cast_b→0" in ev.format_table(small_result).splitlines()[0]
+    report = ev.report_dict(small_result, "compare", ev.CompareConfig(models=("gray",), data=tmp_path))
+    assert report["metrics_info"]["cast_a"]["better"] == "zero"
+    trimmed = ev.trim_report(report)
+    assert set(trimmed["protocols"]["32"]) == {"description", "metrics", "real_cf", "verdict"}
+    assert trimmed["protocols"]["32"]["metrics"] == report["protocols"]["32"]["metrics"]
+    assert len(json.dumps(trimmed)) < len(json.dumps(report)) / 2
+
+
+def test_metrics_table_can_bold_the_best_value_of_each_column(small_result):
+    lines = ev.metrics_table(small_result.protocols, ["gray", "mean-ab"], bold_best=True).splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    gray = [c.strip() for c in lines[2].strip("|").split("|")]
+    mean_ab = [c.strip() for c in lines[3].strip("|").split("|")]
+    col = header.index("cf")  # no direction: never bold
+    assert not gray[col].startswith("**") and not mean_ab[col].startswith("**")
+    col = header.index("ssim↑")
+    assert gray[col].startswith("**") != mean_ab[col].startswith("**")
+
+
+def test_adding_a_metric_is_one_record(monkeypatch, image_folder: Path):
+    from colorize import metrics
+
+    record = metrics.Metric("mean_red", "higher", "mean red level of the result",
+                            per_image=lambda pair: float(pair.pred[..., 0].mean()))
+    monkeypatch.setitem(metrics.METRICS, "mean_red", record)
+    monkeypatch.setitem(metrics.PER_IMAGE_METRICS, "mean_red", record)
+    result = ev.evaluate_colorizers([GrayBaseline(), MeanAbBaseline()], ev.scan_photos(image_folder, limit=2),
+                                    size=16, full_resolution=False, fd=False, progress=False)
+    table = result.protocols["16"]["metrics"]
+    assert table["mean-ab"]["mean_red"] > 0 and "mean_red↑" in ev.format_table(result)
+    assert "mean_red↑" in result.protocols["16"]["verdict"]
+
+
+def test_the_command_options_load_without_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, colorize.evaluate_config; assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -9,11 +9,21 @@ import numpy as np
 import pytest
 from conftest import make_photo, skimage_photo
 
+import torch
+
 from colorize import metrics
 
 
 def _solid(rgb, size=(8, 8)) -> np.ndarray:
     return np.broadcast_to(np.array(rgb, np.uint8), (*size, 3)).copy()
+
+
+@pytest.fixture(scope="module")
+def photo_pair():
+    real = skimage_photo("chelsea", 64)
+    rng = np.random.default_rng(3)
+    pred = np.clip(real.astype(np.int16) + rng.integers(-25, 26, real.shape) + [12, -8, 20], 0, 255).astype(np.uint8)
+    return pred, real
 
 
 # --- PSNR ---------------------------------------------------------------------------------------------------------
@@ -40,20 +50,21 @@ def test_psnr_matches_hand_computed_value():
     assert metrics.psnr(a, c) == pytest.approx(10 * math.log10(255**2 / 150))
 
 
+def test_psnr_is_scikit_images_and_equals_the_hand_written_formula_it_replaced(photo_pair):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    pred, real = photo_pair
+    mse = np.mean((pred.astype(np.float64) - real.astype(np.float64)) ** 2)
+    assert metrics.psnr(pred, real) == pytest.approx(10.0 * np.log10(255.0**2 / mse), rel=1e-12)
+    assert metrics.psnr(pred, real) == peak_signal_noise_ratio(real, pred, data_range=255)
+
+
 def test_psnr_does_not_wrap_around_uint8():
     # 0 - 255 in uint8 would wrap to 1; the error must be the full 255.
     assert metrics.psnr(_solid((0, 0, 0)), _solid((255, 255, 255))) == pytest.approx(0.0)
 
 
 # --- SSIM and CIEDE2000 against scikit-image ----------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def photo_pair():
-    real = skimage_photo("chelsea", 64)
-    rng = np.random.default_rng(3)
-    pred = np.clip(real.astype(np.int16) + rng.integers(-25, 26, real.shape) + [12, -8, 20], 0, 255).astype(np.uint8)
-    return pred, real
 
 
 def test_ssim_equals_scikit_image(photo_pair):
@@ -64,6 +75,10 @@ def test_ssim_equals_scikit_image(photo_pair):
     assert metrics.ssim(pred, real) == pytest.approx(expected, abs=1e-12)
     assert 0.0 < metrics.ssim(pred, real) < 0.95
     assert metrics.ssim(real, real) == pytest.approx(1.0)
+    # The pair form reuses the real photo's filtered moments: same number.
+    reference = metrics.Reference(real)
+    assert metrics.ImagePair(real, reference).ssim() == pytest.approx(1.0)
+    assert metrics.ImagePair(pred, reference).ssim() == pytest.approx(expected, abs=1e-12)
 
 
 def test_ciede2000_equals_scikit_image_mean(photo_pair):
@@ -71,9 +86,26 @@ def test_ciede2000_equals_scikit_image_mean(photo_pair):
 
     pred, real = photo_pair
     expected = float(np.mean(deltaE_ciede2000(rgb2lab(real), rgb2lab(pred))))
-    assert metrics.ciede2000(pred, real) == pytest.approx(expected, rel=1e-12)
+    assert metrics.ciede2000(pred, real) == pytest.approx(expected, rel=1e-5)
     assert metrics.ciede2000(pred, real) > 1.0
     assert metrics.ciede2000(real, real) == 0.0
+
+
+def test_delta_e_ciede2000_matches_scikit_image_per_pixel_including_grays_and_hue_wrap():
+    from skimage.color import deltaE_ciede2000
+
+    gen = torch.Generator().manual_seed(0)
+    n = 20000
+    lab1 = torch.stack([torch.rand(n, generator=gen) * 100, *((torch.rand(2, n, generator=gen) - 0.5) * 200)])
+    lab2 = torch.stack([torch.rand(n, generator=gen) * 100, *((torch.rand(2, n, generator=gen) - 0.5) * 200)])
+    lab1[1:, :500] = 0  # gray against colour: one hue undefined
+    lab2[1:, 250:750] = 0  # and gray against gray
+    lab2[:, 1000:1100] = lab1[:, 1000:1100]  # identical pixels
+    lab2[1, 2000:2100], lab2[2, 2000:2100] = -lab1[1, 2000:2100], -lab1[2, 2000:2100] * 0.1  # hues ~180 deg apart
+    expected = deltaE_ciede2000(lab1.T.double().numpy(), lab2.T.double().numpy())
+    ours = metrics.delta_e_ciede2000(lab1, lab2).numpy()
+    assert np.abs(ours - expected).max() < 1e-3
+    assert np.all(ours[1000:1100] == 0)
 
 
 def test_ciede2000_of_black_against_white_is_100():
@@ -215,3 +247,55 @@ def test_json_number_conventions():
     assert metrics.json_number(math.nan) is None
     assert metrics.json_number(None) is None
     assert metrics.json_number(np.float32(2.5)) == 2.5
+
+
+# --- colour cast ----------------------------------------------------------------------------------------------------
+
+
+def test_colour_cast_is_the_mean_ab_difference_in_lab_units():
+    from skimage.color import rgb2lab
+
+    real = _solid((128, 128, 128))
+    warm = _solid((200, 120, 60))
+    a, b = metrics.colour_cast(warm, real)
+    expected = rgb2lab(warm)[0, 0, 1:] - rgb2lab(real)[0, 0, 1:]
+    assert (a, b) == pytest.approx(tuple(expected), abs=1e-3)
+    assert b > 20  # orange is yellow-ish: a strong +b cast against gray
+    assert metrics.colour_cast(warm, warm) == (0.0, 0.0)
+    photo = make_photo(2, (32, 32))
+    assert metrics.colour_cast(photo, photo) == pytest.approx((0.0, 0.0), abs=1e-9)
+
+
+def test_cast_metrics_average_the_per_photo_casts_and_closer_to_zero_is_better():
+    real = [make_photo(i, (16, 16)) for i in range(3)]
+    preds = [np.clip(r.astype(int) + [20, 0, -20], 0, 255).astype(np.uint8) for r in real]
+    per_photo = [metrics.colour_cast(p, r) for p, r in zip(preds, real)]
+    scores = [metrics.score_pair(metrics.ImagePair(p, r)) for p, r in zip(preds, real)]
+    values = {k: np.array([s[k] for s in scores]) for k in metrics.PER_IMAGE_METRICS}
+    table = metrics.set_metrics(metrics.SetScores(values, np.array([metrics.colorfulness(r) for r in real])))
+    assert table["cast_a"] == pytest.approx(np.mean([c[0] for c in per_photo]))
+    assert table["cast_a"] > 1 and table["cast_b"] > 1  # red up, blue down: +a and +b
+    cast = metrics.METRICS["cast_b"]
+    assert cast.best([3.0, -0.5, 1.0]) == -0.5 and cast.beats(-0.5, 1.0) and cast.arrow == "→0"
+
+
+# --- metric records -------------------------------------------------------------------------------------------------
+
+
+def test_every_metric_record_is_complete_and_consistent():
+    for name, metric in metrics.METRICS.items():
+        assert metric.name == name and metric.description
+        assert metric.better in ("higher", "lower", "zero", None)
+        assert (metric.per_image is not None) or (metric.aggregate is not None), name
+        assert not metric.win_rate or metric.per_image is not None
+    assert list(metrics.WIN_RATE_METRICS) == ["psnr", "ssim", "ciede2000", "dcf_image"]
+    assert metrics.METRICS["psnr"].higher_is_better is True and metrics.METRICS["cast_a"].higher_is_better is None
+    assert metrics.METRICS["ssim"].digits == 4
+
+
+def test_a_set_metric_needs_its_features_and_reports_missing_ones_as_nan():
+    values = {k: np.zeros(1) for k in metrics.PER_IMAGE_METRICS}
+    without = metrics.set_metrics(metrics.SetScores(values, np.zeros(1)))
+    assert "fd_efflite0" not in without and "dcf_image" not in without and "cast_a" in without
+    one = metrics.SetScores(values, np.zeros(1), {"fd_efflite0": (np.zeros((1, 4)), np.zeros((1, 4)))})
+    assert math.isnan(metrics.set_metrics(one)["fd_efflite0"])

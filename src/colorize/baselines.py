@@ -1,8 +1,9 @@
 """Trivial colorizers that give every evaluation a floor: `gray` (ab = 0) and `mean-ab` (one constant ab).
 
-Both keep the input's lightness L and only choose ab, exactly like a model, and both have the Colorizer interface
-that evaluation relies on: a `name` and `colorize(image) -> PIL.Image`. A real model that does not beat them on
-CIEDE2000 / PSNR is not predicting colour; one that does not beat them on colourfulness is just safe.
+A baseline is a `Colorizer` whose network predicts one constant (a, b) everywhere, so it renders through exactly
+the path a model does (render-size copy, full-resolution recombination with the photo's own L, gamut mapping
+towards gray, alpha, EXIF) and one table compares one path. A real model that does not beat them on CIEDE2000 /
+PSNR is not predicting colour; one that does not beat them on colourfulness is just safe.
 """
 
 from __future__ import annotations
@@ -11,9 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
+from torch import nn
 
-from colorize.images import LoadedImage, find_images, is_grayscale, load_image
+from colorize.images import find_images, is_grayscale, load_image
+from colorize.infer import Colorizer
+from colorize.lab import AB_SCALE
 
 #: Mean (a, b) of the bundled model's training photos (../shared/datasets bsds500/train + imagenet-sample/train):
 #: 980 colour photos (the 20 that `is_grayscale` calls gray skipped), each reduced to a 256-px short side
@@ -27,33 +32,44 @@ DEFAULT_MEAN_AB_SOURCE = "bsds500/train + imagenet-sample/train (980 colour phot
 MEAN_AB_SHORT_SIDE = 256
 
 
-def _with_constant_ab(loaded: LoadedImage, ab: tuple[float, float]) -> Image.Image:
-    """The input's L*a*b lightness with the given constant (a, b), back to sRGB (out-of-gamut colours clipped)."""
-    import torch
+class ConstantAb(nn.Module):
+    """A generator that predicts the same (a, b) at every pixel, whatever the lightness it is given."""
 
-    from colorize.lab import lab_to_rgb, rgb_to_lab, tensor_to_uint8, uint8_to_tensor
+    arch = "constant-ab"
+    size_multiple = 1
 
-    lab = rgb_to_lab(uint8_to_tensor(loaded.rgb_array().copy()))
-    lab[:, 1] = ab[0]
-    lab[:, 2] = ab[1]
-    with torch.inference_mode():
-        rgb = tensor_to_uint8(lab_to_rgb(lab))[0].numpy()
-    out = Image.fromarray(rgb, mode="RGB")
-    if loaded.alpha is not None:
-        out.putalpha(loaded.alpha)
-    return out
+    def __init__(self, ab: tuple[float, float]):
+        super().__init__()
+        self.register_buffer("ab_norm", torch.tensor(ab, dtype=torch.float32) / AB_SCALE)
+
+    def forward(self, l_norm: torch.Tensor) -> torch.Tensor:
+        return self.ab_norm.view(1, 2, 1, 1).expand(l_norm.shape[0], 2, *l_norm.shape[2:])
 
 
-class GrayBaseline:
+class ConstantAbBaseline(Colorizer):
+    """A Colorizer painting one constant (a, b) over the input's lightness; `name` is the class's."""
+
+    name = "constant-ab"
+
+    def __init__(self, ab: tuple[float, float], **options):
+        values = tuple(float(v) for v in ab)
+        if len(values) != 2 or not all(np.isfinite(values)):
+            raise ValueError(f"a baseline's ab must be two finite numbers, got {ab!r}")
+        # Torch explicitly: a constant needs no exported graph, whatever the default backend becomes.
+        super().__init__(ConstantAb(values), name=options.pop("name", type(self).name), backend="torch", **options)
+        self.ab = values
+
+
+class GrayBaseline(ConstantAbBaseline):
     """Predicts no colour at all (a = b = 0): the input's lightness as a neutral gray photo."""
 
     name = "gray"
 
-    def colorize(self, image) -> Image.Image:
-        return _with_constant_ab(load_image(image), (0.0, 0.0))
+    def __init__(self, **options):
+        super().__init__((0.0, 0.0), **options)
 
 
-class MeanAbBaseline:
+class MeanAbBaseline(ConstantAbBaseline):
     """Paints every pixel with one constant (a, b): the mean colour of a training set.
 
     With no arguments it uses `DEFAULT_MEAN_AB` (see there for how it was computed); `from_folder` computes the
@@ -62,17 +78,12 @@ class MeanAbBaseline:
 
     name = "mean-ab"
 
-    def __init__(self, ab: tuple[float, float] | None = None):
-        self.ab = tuple(float(v) for v in (DEFAULT_MEAN_AB if ab is None else ab))
-        if len(self.ab) != 2 or not all(np.isfinite(self.ab)):
-            raise ValueError(f"mean ab must be two finite numbers, got {ab!r}")
+    def __init__(self, ab: tuple[float, float] | None = None, **options):
+        super().__init__(DEFAULT_MEAN_AB if ab is None else ab, **options)
 
     @classmethod
     def from_folder(cls, folder: str | Path, limit: int | None = None, progress: bool = False) -> "MeanAbBaseline":
         return cls(compute_mean_ab(folder, limit=limit, progress=progress))
-
-    def colorize(self, image) -> Image.Image:
-        return _with_constant_ab(load_image(image), self.ab)
 
 
 @dataclass

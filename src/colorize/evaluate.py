@@ -5,10 +5,15 @@ Protocol (the same for every model and baseline, so numbers are comparable):
    grayscale are skipped and counted: a gray photo has no colour to recover. `limit` keeps the first N usable ones.
 2. Two resolutions: `"<size>"` — short side resized to `size` (bicubic), centre crop `size` x `size` (256 is the
    standard) — and `"full"` — the photo as it is.
-3. The colorizer gets a gray image: the photo's CIE L*a*b lightness with a = b = 0, as RGB. It sees only L.
-4. Per image: PSNR, SSIM, CIEDE2000, colourfulness; per set: their means, dCF and the Fréchet distance of
-   EfficientNet-Lite0 features (`fd_efflite0`, not FID). Pairwise per-image win rates compare colorizers.
+3. The colorizer gets a gray image: the photo's CIE L*a*b lightness with a = b = 0 (the `gray` baseline's
+   output), as RGB. It sees only L.
+4. Every metric of `colorize.metrics.METRICS`: per image (PSNR, SSIM, CIEDE2000, colourfulness, colour cast) and
+   per set (their means, dCF, the Fréchet distance of EfficientNet-Lite0 features `fd_efflite0`, not FID).
+   Pairwise per-image win rates compare colorizers.
 Everything is deterministic: fixed file order, no random crops, models in eval mode.
+
+For speed, photos go through in chunks: each is decoded once for every protocol and model, each colorizer runs on
+the whole chunk (batched forward passes), and each real photo's Lab, colourfulness and features are computed once.
 """
 
 from __future__ import annotations
@@ -16,111 +21,52 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from colorize import metrics
+from colorize.data import resize_square
+from colorize.evaluate_config import CompareConfig, EvaluateConfig
 from colorize.images import find_images, is_grayscale, load_image
 
 FULL = "full"
-GRID_METRICS = ("ciede2000", "psnr")
-#: Per-image metrics as (key, higher is better) in report order.
-WIN_RATE_METRICS = tuple(metrics.PER_IMAGE_METRICS.items())
-TABLE_METRICS = ("psnr", "ssim", "ciede2000", "cf", "dcf", "fd_efflite0", "fid")
-SIZE_HELP = "protocol size: short side resized to it, centre crop size x size"
-MEAN_AB_HELP = "folder of training photos to compute the mean-ab baseline from; unset: the built-in mean ab"
-
-
-@dataclass
-class EvaluateConfig:
-    checkpoint: Path | None = field(
-        default=None, metadata={"help": "generator checkpoint (.safetensors or training .pt); unset: the bundled model"}
-    )
-    data: Path | None = field(default=None, metadata={"help": "folder of held-out colour photos (required)"})
-    out: Path = field(default=Path("evaluation"), metadata={"help": "folder for report.json, report.md and grid.png"})
-    size: int = field(default=256, metadata={"help": SIZE_HELP})
-    full_resolution: bool = field(default=True, metadata={"help": "also evaluate at each photo's full resolution"})
-    limit: int | None = field(default=None, metadata={"help": "use only the first N usable photos (quick runs)"})
-    baselines: bool = field(default=True, metadata={"help": "also score the gray and mean-ab baselines as a floor"})
-    mean_ab_data: Path | None = field(default=None, metadata={"help": MEAN_AB_HELP})
-    grid_by: Literal["ciede2000", "psnr"] = field(
-        default="ciede2000", metadata={"help": "per-image metric that picks the best / median / worst grid rows"}
-    )
-    fd: bool = field(default=True, metadata={"help": "compute the EfficientNet-Lite0 Fréchet distance (fd_efflite0)"})
-    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
-
-    def __post_init__(self):
-        _check_common(self)
-
-
-@dataclass
-class CompareConfig:
-    models: tuple[str, ...] = field(
-        default=(), metadata={"help": "checkpoint paths or baseline names: gray, mean-ab, default (the bundled model)"}
-    )
-    data: Path | None = field(default=None, metadata={"help": "folder of held-out colour photos (required)"})
-    out: Path = field(default=Path("comparison"), metadata={"help": "folder for report.json, report.md and grid.png"})
-    size: int = field(default=256, metadata={"help": SIZE_HELP})
-    full_resolution: bool = field(default=True, metadata={"help": "also evaluate at each photo's full resolution"})
-    limit: int | None = field(default=None, metadata={"help": "use only the first N usable photos (quick runs)"})
-    mean_ab_data: Path | None = field(default=None, metadata={"help": MEAN_AB_HELP})
-    grid_rows: int = field(default=6, metadata={"help": "photos in the side-by-side grid (evenly spaced in the files)"})
-    fd: bool = field(default=True, metadata={"help": "compute the EfficientNet-Lite0 Fréchet distance (fd_efflite0)"})
-    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
-
-    def __post_init__(self):
-        _check_common(self)
-        if not self.models:
-            raise ValueError("name at least one checkpoint or baseline to compare")
-        if self.grid_rows < 1:
-            raise ValueError(f"grid_rows must be >= 1, got {self.grid_rows}")
-
-
-def _check_common(config) -> None:
-    if config.data is None:
-        raise ValueError("--data is required: a folder of colour photos the models did not train on")
-    if config.size < 8:
-        raise ValueError(f"size must be >= 8 pixels (SSIM uses a 7x7 window), got {config.size}")
-    if config.limit is not None and config.limit < 1:
-        raise ValueError(f"limit must be >= 1, got {config.limit}")
+#: Photos decoded and scored together; the networks see batches drawn from them.
+CHUNK_PHOTOS = 16
+#: The key of the real photos' features beside each colorizer's.
+REAL = "__real__"
 
 
 # --- protocol images ---------------------------------------------------------------------------------------------
 
 
-def resize_center_crop(img: Image.Image, size: int) -> Image.Image:
-    """Short side -> `size` (bicubic), then the centred `size` x `size` square."""
-    scale = size / min(img.size)
-    w, h = max(size, round(img.width * scale)), max(size, round(img.height * scale))
-    img = img.resize((w, h), Image.BICUBIC)
-    left, top = (w - size) // 2, (h - size) // 2
-    return img.crop((left, top, left + size, top + size))
-
-
-def to_gray(rgb: np.ndarray) -> np.ndarray:
-    """The photo's L*a*b lightness with a = b = 0, as (H, W, 3) uint8: all the colorizer is allowed to see."""
-    import torch
-
-    from colorize.lab import lab_to_rgb, rgb_to_lab, tensor_to_uint8, uint8_to_tensor
-
-    with torch.inference_mode():
-        lab = rgb_to_lab(uint8_to_tensor(np.array(rgb, dtype=np.uint8)))  # writable copy for torch
-        lab[:, 1:] = 0.0
-        return tensor_to_uint8(lab_to_rgb(lab))[0].numpy()
+def colorize_arrays(colorizer, grays: list[np.ndarray]) -> list[np.ndarray]:
+    """Run a colorizer on gray (H, W, 3) uint8 arrays, in batches when it has `colorize_batch`; check the sizes."""
+    images = [Image.fromarray(gray, mode="RGB") for gray in grays]
+    batch = getattr(colorizer, "colorize_batch", None)
+    outputs = batch(images) if batch is not None else [colorizer.colorize(image) for image in images]
+    preds = []
+    for gray, out in zip(grays, outputs):
+        pred = np.asarray(out.convert("RGB"), dtype=np.uint8)
+        if pred.shape != gray.shape:
+            raise ValueError(f"{colorizer.name}: returned a {pred.shape[1]}x{pred.shape[0]} image for a "
+                             f"{gray.shape[1]}x{gray.shape[0]} input")
+        preds.append(pred)
+    return preds
 
 
 def colorize_array(colorizer, gray: np.ndarray) -> np.ndarray:
-    """Run a colorizer on a gray (H, W, 3) uint8 array and check it kept the size."""
-    out = colorizer.colorize(Image.fromarray(gray, mode="RGB"))
-    pred = np.asarray(out.convert("RGB"), dtype=np.uint8)
-    if pred.shape != gray.shape:
-        raise ValueError(f"{colorizer.name}: returned a {pred.shape[1]}x{pred.shape[0]} image for a "
-                         f"{gray.shape[1]}x{gray.shape[0]} input")
-    return pred
+    """`colorize_arrays` for one image."""
+    return colorize_arrays(colorizer, [gray])[0]
+
+
+def gray_inputs(references: list[np.ndarray]) -> list[np.ndarray]:
+    """What a colorizer is allowed to see: each photo's lightness with a = b = 0, made by the gray baseline."""
+    from colorize.baselines import GrayBaseline
+
+    return colorize_arrays(GrayBaseline(), references)
 
 
 @dataclass
@@ -163,55 +109,28 @@ def protocol_names(size: int, full_resolution: bool) -> list[str]:
 
 
 def protocol_reference(rgb: Image.Image, protocol: str) -> np.ndarray:
-    img = rgb if protocol == FULL else resize_center_crop(rgb, int(protocol))
-    return np.asarray(img, dtype=np.uint8)
+    """The real photo as scored at `protocol`: as it is, or the training data's centred square of that size."""
+    return np.asarray(rgb, dtype=np.uint8) if protocol == FULL else resize_square(rgb, int(protocol))
 
 
 # --- scoring -----------------------------------------------------------------------------------------------------
 
 
-def score_image(pred: np.ndarray, real: np.ndarray, real_cf: float) -> dict[str, float]:
-    cf = metrics.colorfulness(pred)
-    return {
-        "psnr": metrics.psnr(pred, real),
-        "ssim": metrics.ssim(pred, real),
-        "ciede2000": metrics.ciede2000(pred, real),
-        "cf": cf,
-        "dcf_image": abs(cf - real_cf),
-    }
-
-
-def _mean(values: list[float]) -> float:
-    # A mean with an infinite PSNR in it is infinite; that is the honest answer for a perfect image.
-    return float(np.mean(values)) if values else math.nan
-
-
 def aggregate(per_image: list[dict], names: list[str], features: dict | None) -> dict[str, dict[str, float]]:
     """Set-level metrics for each colorizer from the per-image records (and feature sets, when computed)."""
-    real_cf = [rec["real_cf"] for rec in per_image]
+    real_cf = np.array([rec["real_cf"] for rec in per_image])
     table = {}
     for name in names:
-        rows = [rec["scores"][name] for rec in per_image]
-        cf = [r["cf"] for r in rows]
-        table[name] = {
-            "psnr": _mean([r["psnr"] for r in rows]),
-            "ssim": _mean([r["ssim"] for r in rows]),
-            "ciede2000": _mean([r["ciede2000"] for r in rows]),
-            "cf": _mean(cf),
-            "dcf": metrics.delta_colorfulness(cf, real_cf),
-        }
-        for backend, sets in (features or {}).items():
-            if len(per_image) < 2:
-                table[name][backend] = math.nan  # a covariance needs two images
-            else:
-                table[name][backend] = metrics.frechet_distance_from_features(sets[name], sets["__real__"])
+        values = {key: np.array([rec["scores"][name][key] for rec in per_image]) for key in metrics.PER_IMAGE_METRICS}
+        feats = {backend: (sets[name], sets[REAL]) for backend, sets in (features or {}).items()}
+        table[name] = metrics.set_metrics(metrics.SetScores(values, real_cf, feats))
     return table
 
 
 def win_rates(per_image: list[dict], names: list[str]) -> dict[str, dict[str, dict[str, float]]]:
     """rates[metric][a][b]: share of photos on which `a` beats `b` on that per-image metric (ties count half)."""
     rates: dict = {}
-    for key, higher in WIN_RATE_METRICS:
+    for key, metric in metrics.WIN_RATE_METRICS.items():
         rates[key] = {}
         for a in names:
             rates[key][a] = {}
@@ -223,35 +142,27 @@ def win_rates(per_image: list[dict], names: list[str]) -> dict[str, dict[str, di
                     va, vb = rec["scores"][a][key], rec["scores"][b][key]
                     if va == vb:
                         score += 0.5
-                    elif (va > vb) == higher:
+                    elif metric.beats(va, vb):
                         score += 1.0
                 rates[key][a][b] = score / len(per_image)
     return rates
 
 
+def protocol_label(protocol: str) -> str:
+    return "full resolution" if protocol == FULL else f"{protocol}x{protocol}"
+
+
 def verdict(table: dict[str, dict[str, float]], protocol: str) -> str:
     """One line: which colorizer is best on each metric that has a direction."""
     parts = []
-    for key in TABLE_METRICS:
-        info = metrics.METRICS[key]
+    for key, metric in metrics.METRICS.items():
         values = {n: row[key] for n, row in table.items() if key in row and not math.isnan(row[key])}
-        if info.higher_is_better is None or not values:
+        if metric.better is None or not values:
             continue
-        best = max(values.values()) if info.higher_is_better else min(values.values())
+        best = metric.best(list(values.values()))
         winners = [n for n, v in values.items() if v == best]
-        arrow = "↑" if info.higher_is_better else "↓"
-        parts.append(f"{key}{arrow} {' = '.join(winners)} ({metrics.format_number(best, _digits(key))})")
-    label = "full resolution" if protocol == FULL else f"{protocol}x{protocol}"
-    return f"best at {label}: " + "; ".join(parts)
-
-
-def _arrow(key: str) -> str:
-    higher = metrics.METRICS[key].higher_is_better
-    return "" if higher is None else ("↑" if higher else "↓")
-
-
-def _digits(key: str) -> int:
-    return 4 if key == "ssim" else 2
+        parts.append(f"{key}{metric.arrow} {' = '.join(winners)} ({metrics.format_number(best, metric.digits)})")
+    return f"best at {protocol_label(protocol)}: " + "; ".join(parts)
 
 
 @dataclass
@@ -260,6 +171,11 @@ class EvaluationResult:
     names: list[str]
     sources: dict[str, str]
     protocols: dict[str, dict]  # protocol -> {"per_image", "metrics", "real_cf", "win_rates", "verdict"}
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def evaluate_colorizers(
@@ -280,25 +196,32 @@ def evaluate_colorizers(
         raise ValueError(f"colorizer names must be unique, got {names}")
     protocols = protocol_names(size, full_resolution)
     backends = metrics.feature_backends() if fd else []
-    per_image = {p: [] for p in protocols}
-    feats = {p: {b.name: {n: [] for n in names + ["__real__"]} for b in backends} for p in protocols}
+    per_image: dict[str, list] = {p: [] for p in protocols}
+    feats = {p: {b.name: {n: [] for n in [REAL, *names]} for b in backends} for p in protocols}
 
-    for path in tqdm(photos.paths, desc="evaluating", unit="photo", disable=not progress):
-        rgb = load_image(path).rgb
-        for protocol in protocols:
-            real = protocol_reference(rgb, protocol)
-            gray = to_gray(real)
-            real_cf = metrics.colorfulness(real)
-            preds = {c.name: colorize_array(c, gray) for c in colorizers}
-            per_image[protocol].append({
-                "file": photos.name(path),
-                "real_cf": real_cf,
-                "scores": {n: score_image(p, real, real_cf) for n, p in preds.items()},
-            })
-            for backend in backends:
-                batch = backend([real] + [preds[n] for n in names])
-                for key, vec in zip(["__real__"] + names, batch):
-                    feats[protocol][backend.name][key].append(vec)
+    with tqdm(total=len(photos.paths), desc="evaluating", unit="photo", disable=not progress) as bar:
+        for chunk in _chunks(photos.paths, CHUNK_PHOTOS):
+            decoded = [load_image(path).rgb for path in chunk]
+            for protocol in protocols:
+                reals = [protocol_reference(rgb, protocol) for rgb in decoded]
+                grays = gray_inputs(reals)
+                preds = {c.name: colorize_arrays(c, grays) for c in colorizers}
+                for i, path in enumerate(chunk):
+                    # One photo's Lab and SSIM moments at a time (megabytes each at full resolution), shared by
+                    # all the colorizers scored against it.
+                    reference = metrics.Reference(reals[i])
+                    per_image[protocol].append({
+                        "file": photos.name(path),
+                        "real_cf": reference.cf,
+                        "scores": {n: metrics.score_pair(metrics.ImagePair(preds[n][i], reference)) for n in names},
+                    })
+                for backend in backends:
+                    # The real photos' features once per photo, then every colorizer's, in one batched pass.
+                    groups = [(REAL, reals)] + [(n, preds[n]) for n in names]
+                    vectors = iter(backend([image for _, images in groups for image in images]))
+                    for key, images in groups:
+                        feats[protocol][backend.name][key].extend(next(vectors) for _ in images)
+            bar.update(len(chunk))
 
     results = {}
     for protocol in protocols:
@@ -307,7 +230,7 @@ def evaluate_colorizers(
         results[protocol] = {
             "per_image": per_image[protocol],
             "metrics": table,
-            "real_cf": _mean([r["real_cf"] for r in per_image[protocol]]),
+            "real_cf": float(np.mean([r["real_cf"] for r in per_image[protocol]])),
             "win_rates": win_rates(per_image[protocol], names),
             "verdict": verdict(table, protocol),
         }
@@ -317,24 +240,18 @@ def evaluate_colorizers(
 # --- reports -----------------------------------------------------------------------------------------------------
 
 
-def _columns(result: EvaluationResult) -> list[str]:
-    first = next(iter(result.protocols.values()))["metrics"]
+def table_columns(protocols: dict[str, dict], wanted: list[str] | None = None) -> list[str]:
+    """The metrics present in these protocol results (those of `wanted` only, if given), in `METRICS` order."""
+    first = next(iter(protocols.values()))["metrics"]
     present = set().union(*(row.keys() for row in first.values()))
-    return [k for k in TABLE_METRICS if k in present]
+    unknown = set(wanted or ()) - present
+    if unknown:
+        raise ValueError(f"no such metric in these results: {', '.join(sorted(unknown))}")
+    return [k for k, m in metrics.METRICS.items() if m.in_table and k in present and (wanted is None or k in wanted)]
 
 
-def format_table(result: EvaluationResult) -> str:
-    """One Markdown table: a row per (resolution, colorizer), plus the real photos' colourfulness for reference."""
-    cols = _columns(result)
-    header = ["resolution", "model"] + [k + _arrow(k) for k in cols]
-    rows = []
-    for protocol, res in result.protocols.items():
-        label = "full" if protocol == FULL else f"{protocol}x{protocol}"
-        for name in result.names:
-            rows.append([label, name] + [metrics.format_number(res["metrics"][name].get(k), _digits(k)) for k in cols])
-        rows.append([label, "(real photos)"] + [
-            metrics.format_number(res["real_cf"], 2) if k == "cf" else "-" for k in cols
-        ])
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """Cells padded to their column's width, so the source reads as a table too."""
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
 
     def line(cells):
@@ -343,13 +260,49 @@ def format_table(result: EvaluationResult) -> str:
     return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows])
 
 
+def metrics_table(protocols: dict[str, dict], names: list[str], *, columns: list[str] | None = None,
+                  bold_best: bool = False) -> str:
+    """One Markdown table: a row per (resolution, colorizer), plus the real photos' colourfulness for reference.
+
+    `protocols` is `EvaluationResult.protocols` or a report's "protocols"; `columns` picks metrics (default: all
+    present); `bold_best` marks each resolution's best value per metric.
+    """
+    cols = table_columns(protocols, columns)
+    header = ["resolution", "model"] + [k + metrics.METRICS[k].arrow for k in cols]
+    rows = []
+    for protocol, res in protocols.items():
+        label = "full" if protocol == FULL else f"{protocol}x{protocol}"
+        table = res["metrics"]
+        best = {}
+        for k in cols:
+            metric = metrics.METRICS[k]
+            values = [v for n in names if (v := table[n].get(k)) is not None and not math.isnan(v)]
+            if bold_best and metric.better is not None and len(values) > 1:
+                best[k] = metric.best(values)
+        for name in names:
+            cells = []
+            for k in cols:
+                value = table[name].get(k)
+                text = metrics.format_number(value, metrics.METRICS[k].digits)
+                cells.append(f"**{text}**" if k in best and value == best[k] else text)
+            rows.append([label, name] + cells)
+        if "cf" in cols:  # the real photos' colourfulness is what cf and dcf are read against
+            rows.append([label, "(real photos)"] + [
+                metrics.format_number(res["real_cf"], metrics.METRICS["cf"].digits) if k == "cf" else "" for k in cols
+            ])
+    return markdown_table(header, rows)
+
+
+def format_table(result: EvaluationResult) -> str:
+    return metrics_table(result.protocols, result.names)
+
+
 def format_win_rates(result: EvaluationResult, protocol: str) -> str:
     rates = result.protocols[protocol]["win_rates"]
     names = result.names
     lines = []
-    for key, higher in WIN_RATE_METRICS:
-        better = "higher" if higher else "lower"
-        lines.append(f"**{key}** ({better} is better): share of photos on which the row beats the column")
+    for key, metric in metrics.WIN_RATE_METRICS.items():
+        lines.append(f"**{key}** ({metric.better} is better): share of photos on which the row beats the column")
         lines.append("")
         lines.append("| | " + " | ".join(names) + " |")
         lines.append("|---" * (len(names) + 1) + "|")
@@ -358,6 +311,11 @@ def format_win_rates(result: EvaluationResult, protocol: str) -> str:
             lines.append(f"| {a} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _metric_info(metric: metrics.Metric) -> dict:
+    return {"better": metric.better, "higher_is_better": metric.higher_is_better, "digits": metric.digits,
+            "description": metric.description}
 
 
 def report_dict(result: EvaluationResult, command: str, config, extra: dict | None = None) -> dict:
@@ -383,17 +341,29 @@ def report_dict(result: EvaluationResult, command: str, config, extra: dict | No
         "skipped_grayscale": result.photos.skipped_grayscale,
         "skipped_unreadable": result.photos.skipped_unreadable,
         "models": [{"name": n, "source": result.sources.get(n, n)} for n in result.names],
-        "metrics_info": {
-            k: {"higher_is_better": m.higher_is_better, "description": m.description}
-            for k, m in metrics.METRICS.items()
-        },
-        "per_image_metrics": {k: {"higher_is_better": h} for k, h in WIN_RATE_METRICS},
+        "metrics_info": {k: _metric_info(m) for k, m in metrics.METRICS.items()},
+        "per_image_metrics": {k: _metric_info(m) for k, m in metrics.PER_IMAGE_METRICS.items()},
         "protocols": {
             p: {"description": _protocol_description(p), **res}
             for p, res in result.protocols.items()
         },
         **(extra or {}),
     })
+
+
+#: What `trim_report` keeps of each protocol: the aggregate rows, not the per-photo records.
+TRIMMED_PROTOCOL_KEYS = ("description", "metrics", "real_cf", "verdict")
+
+
+def trim_report(report: dict) -> dict:
+    """A report cut to its aggregate rows: small enough to commit beside the docs that quote it."""
+    keep = ("command", "config", "number_conventions", "data", "n_photos", "skipped_grayscale", "skipped_unreadable",
+            "models", "metrics_info")
+    trimmed = {k: report[k] for k in keep if k in report}
+    trimmed["protocols"] = {
+        p: {k: res[k] for k in TRIMMED_PROTOCOL_KEYS if k in res} for p, res in report["protocols"].items()
+    }
+    return trimmed
 
 
 def _protocol_description(protocol: str) -> str:
@@ -443,7 +413,7 @@ def report_markdown(result: EvaluationResult, title: str, grid_note: str) -> str
         "",
     ]
     for p in result.protocols:
-        parts += [f"### {'full resolution' if p == FULL else f'{p}x{p}'}", "", format_win_rates(result, p)]
+        parts += [f"### {protocol_label(p)}", "", format_win_rates(result, p)]
     parts += ["## Examples", "", grid_note, "", "![grid](grid.png)", ""]
     return "\n".join(parts)
 
@@ -479,10 +449,8 @@ def make_grid(rows: list[list[np.ndarray]], column_titles: list[str], row_labels
 
 def best_median_worst(per_image: list[dict], name: str, key: str) -> list[tuple[str, int]]:
     """Indices of the best, median and worst photo of `name` by per-image `key` (ties: file order)."""
-    higher = metrics.PER_IMAGE_METRICS[key]
-    order = sorted(range(len(per_image)), key=lambda i: (per_image[i]["scores"][name][key], i), reverse=False)
-    if higher:
-        order = order[::-1]
+    metric = metrics.PER_IMAGE_METRICS[key]
+    order = sorted(range(len(per_image)), key=lambda i: (metric.rank_key(per_image[i]["scores"][name][key]), i))
     picks = [("best", order[0]), ("median", order[len(order) // 2]), ("worst", order[-1])]
     seen, unique = set(), []
     for label, i in picks:
@@ -499,11 +467,10 @@ def evenly_spaced(n: int, k: int) -> list[int]:
 
 def grid_for(colorizers: list, photos: PhotoSet, indices: list[int], labels: list[str], size: int) -> Image.Image:
     """gray | colorizer 1 | ... | real for the chosen photos at the size x size protocol (re-run: deterministic)."""
-    rows = []
-    for i in indices:
-        real = protocol_reference(load_image(photos.paths[i]).rgb, str(size))
-        gray = to_gray(real)
-        rows.append([gray] + [colorize_array(c, gray) for c in colorizers] + [real])
+    reals = [protocol_reference(load_image(photos.paths[i]).rgb, str(size)) for i in indices]
+    grays = gray_inputs(reals)
+    preds = [colorize_arrays(c, grays) for c in colorizers]
+    rows = [[gray, *(p[row] for p in preds), real] for row, (gray, real) in enumerate(zip(grays, reals))]
     titles = ["gray input"] + [c.name for c in colorizers] + ["real"]
     return make_grid(rows, titles, labels, cell=max(size, 96))
 
@@ -512,39 +479,10 @@ def grid_for(colorizers: list, photos: PhotoSet, indices: list[int], labels: lis
 
 
 def load_colorizer(spec: str | Path, mean_ab_data: str | Path | None = None):
-    """A baseline name (gray, mean-ab), `default` (the bundled model) or a checkpoint path -> a colorizer."""
-    from colorize import baselines
+    """One model spec (`gray`, `mean-ab`, `default`, a checkpoint path, `NAME=` any of them) -> a colorizer."""
+    from colorize.model_specs import load_model_spec, parse_model_spec
 
-    spec_str = str(spec)
-    if spec_str in baselines.BASELINES:
-        return baselines.build_baseline(spec_str, mean_ab_data)
-    from colorize import infer
-
-    if spec_str == "default":
-        path = Path(infer.DEFAULT_CHECKPOINT)
-        if not path.is_file():
-            raise FileNotFoundError(f"the bundled model {path} does not exist (yet); pass a checkpoint path instead")
-        return infer.Colorizer.from_checkpoint(path, name="default")
-    path = Path(spec_str)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{spec_str}: neither a checkpoint file nor a baseline name (gray, mean-ab, default)"
-        )
-    return infer.Colorizer.from_checkpoint(path)
-
-
-def _unique_names(colorizers: list, specs: list[str]) -> dict[str, str]:
-    """Give duplicate names (two checkpoints both called 'generator') a suffix; return name -> source spec."""
-    seen: dict[str, int] = {}
-    sources = {}
-    for c, spec in zip(colorizers, specs):
-        base = str(getattr(c, "name", None) or Path(spec).stem)
-        seen[base] = seen.get(base, 0) + 1
-        name = base if seen[base] == 1 else f"{base}#{seen[base]}"
-        if name != getattr(c, "name", None):
-            c.name = name
-        sources[name] = str(spec)
-    return sources
+    return load_model_spec(parse_model_spec(spec), mean_ab_data=mean_ab_data)
 
 
 def _write_reports(out: Path, report: dict, markdown: str, grid: Image.Image) -> None:
@@ -554,19 +492,25 @@ def _write_reports(out: Path, report: dict, markdown: str, grid: Image.Image) ->
     grid.save(out / "grid.png")
 
 
+def _evaluate_specs(specs: list[str], config) -> tuple[list, EvaluationResult]:
+    from colorize.model_specs import load_models
+
+    colorizers, sources = load_models(specs, mean_ab_data=config.mean_ab_data, options=config.inference)
+    photos = scan_photos(config.data, config.limit)
+    result = evaluate_colorizers(colorizers, photos, size=config.size, full_resolution=config.full_resolution,
+                                 fd=config.fd, progress=config.progress, sources=sources)
+    return colorizers, result
+
+
 # --- the two commands --------------------------------------------------------------------------------------------
 
 
 def run_evaluate(config: EvaluateConfig, log=print) -> EvaluationResult:
     """`colorize evaluate`: one model (plus the baselines) on a folder; writes report.json, report.md, grid.png."""
     spec = str(config.checkpoint) if config.checkpoint is not None else "default"
-    specs = [spec] + (["gray", "mean-ab"] if config.baselines else [])
-    colorizers = [load_colorizer(s, config.mean_ab_data) for s in specs]
-    sources = _unique_names(colorizers, specs)
-    photos = scan_photos(config.data, config.limit)
-    result = evaluate_colorizers(colorizers, photos, size=config.size, full_resolution=config.full_resolution,
-                                 fd=config.fd, progress=config.progress, sources=sources)
+    colorizers, result = _evaluate_specs([spec] + (["gray", "mean-ab"] if config.baselines else []), config)
     model = colorizers[0]
+    photos = result.photos
     per_image = result.protocols[str(config.size)]["per_image"]
     picks = best_median_worst(per_image, model.name, config.grid_by)
     labels = []
@@ -587,11 +531,8 @@ def run_evaluate(config: EvaluateConfig, log=print) -> EvaluationResult:
 
 def run_compare(config: CompareConfig, log=print) -> EvaluationResult:
     """`colorize compare A B ...`: several checkpoints/baselines, one table, win rates, a side-by-side grid."""
-    colorizers = [load_colorizer(s, config.mean_ab_data) for s in config.models]
-    sources = _unique_names(colorizers, list(config.models))
-    photos = scan_photos(config.data, config.limit)
-    result = evaluate_colorizers(colorizers, photos, size=config.size, full_resolution=config.full_resolution,
-                                 fd=config.fd, progress=config.progress, sources=sources)
+    colorizers, result = _evaluate_specs(list(config.models), config)
+    photos = result.photos
     indices = evenly_spaced(len(photos.paths), config.grid_rows)
     labels = [photos.name(photos.paths[i]) for i in indices]
     grid = grid_for(colorizers, photos, indices, labels, config.size)
