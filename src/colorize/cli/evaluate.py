@@ -29,9 +29,9 @@ def register(subparsers) -> None:
 def _before_torch() -> None:
     # Spinning OpenMP threads on a shared machine made `compare` 7.5x slower (16 photos: 182 s against 24 s of
     # wall clock, 59 s against 7 s of CPU), so evaluation lets idle threads sleep as `colorize image` does.
-    from colorize.cli.infer import _prefer_passive_openmp
+    from colorize.cli._args import prefer_passive_openmp
 
-    _prefer_passive_openmp()
+    prefer_passive_openmp()
 
 
 def run_evaluate(args) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from colorize.cli._args import prefer_passive_openmp
 from colorize.inference_options import InferenceOptions
 
 if TYPE_CHECKING:
@@ -122,19 +123,8 @@ def register(subparsers) -> None:
     )
 
 
-def _prefer_passive_openmp() -> None:
-    """Let torch's idle OpenMP threads sleep instead of spin, unless the user chose otherwise.
-
-    On a busy machine spinning threads fight the other processes (and this process's own worker threads):
-    a 256 px forward pass measured 3-5x slower with the default policy. libgomp reads the variable once, when
-    torch is loaded, so this must run before the first `import torch`.
-    """
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def _colorizer(options: InferenceOptions):
-    _prefer_passive_openmp()  # first: it must precede the first torch import
+    prefer_passive_openmp()  # first: it must precede the first torch import
     from colorize.infer import Colorizer
 
     return Colorizer.from_options(options)
@@ -202,7 +192,7 @@ def run_export(args: argparse.Namespace) -> int:
     config = config_from_args(ExportConfig, args)
     if config.onnx is None:
         raise ValueError("--onnx PATH is required (where to write the ONNX model)")
-    _prefer_passive_openmp()
+    prefer_passive_openmp()
     import torch
 
     from colorize.infer import resolve_checkpoint
@@ -242,7 +232,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     from colorize.cli._args import config_from_args
 
     config = config_from_args(DoctorConfig, args)
-    _prefer_passive_openmp()
+    prefer_passive_openmp()
     import numpy as np
     import torch
 

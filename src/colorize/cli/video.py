@@ -25,11 +25,11 @@ def register(subparsers) -> None:
 
 def run_video(args: argparse.Namespace) -> int:
     from colorize.cli._args import config_from_args
-    from colorize.cli.infer import _prefer_passive_openmp
+    from colorize.cli._args import prefer_passive_openmp
     from colorize.video.config import VideoConfig
 
     config = config_from_args(VideoConfig, args)
-    _prefer_passive_openmp()  # before torch loads: idle OpenMP threads would spin against the codecs' threads
+    prefer_passive_openmp()  # before torch loads: idle OpenMP threads would spin against the codecs' threads
     from colorize.video.pipeline import colorize_video
 
     report = colorize_video(config)
