@@ -11,10 +11,13 @@ val="$repo/runs/valsplit-11k"
 [ -d "$val" ] || bash "$repo/recipes/val-split.sh" "$stage1_run" "$val"
 [ -d "$val-degraded" ] || bash "$repo/recipes/degraded-copy.sh" "$val" "$val-degraded"
 models=(gray mean-ab bundled=default stage1="$stage1")
-for arm in "$@"; do models+=("$arm=$repo/runs/arm-$arm/generator.safetensors"); done
-for set in "" -degraded; do
+for arm in "$@"; do models+=("$arm=$repo/runs/arm-$arm/checkpoints/last.pt"); done
+for set in "" -degraded; do  # side by side, one thread each
     colorize compare "${models[@]}" --data "$val$set" --no-full-resolution --mean-ab-data "$stage1_run/data" \
-        --out "$repo/runs/ablation-valsplit$set" --no-progress --num-threads "${THREADS:-1}"
+        --out "$repo/runs/ablation-valsplit$set" --no-progress --num-threads 1 > "$repo/runs/ablation-valsplit$set.log" &
+done
+wait
+for set in "" -degraded; do
     python "$repo/scripts/doc_tables.py" --trim "$repo/runs/ablation-valsplit$set/report.json" \
         "$repo/docs/reports/ablation-valsplit$set.json"
 done

@@ -7,6 +7,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 datasets="${DATASETS:-$repo/../shared/datasets}"
 run="${1:-$repo/runs/default}"
+mean_ab_data="${MEAN_AB_DATA:-$run/data}"  # the training photos (their mean colour is the mean-ab floor)
 baseline="${2:-$repo/runs/baseline}"
 
 export_fp16() {  # a run's checkpoint (its moving average when it kept one) -> fp16 safetensors
@@ -26,6 +27,6 @@ if [ -f "$baseline/checkpoints/last.pt" ]; then
     models+=(baseline="$baseline/baseline.safetensors")
 fi
 colorize compare "${models[@]}" default \
-    --data "$datasets/bsds500/val" --mean-ab-data "$run/data" --out "$repo/runs/model-card" --no-progress
+    --data "$datasets/bsds500/val" --mean-ab-data "$mean_ab_data" --out "$repo/runs/model-card" --no-progress
 # The aggregate rows go beside the docs, and README's and the model card's tables are rewritten from them.
 python "$repo/scripts/doc_tables.py" --trim "$repo/runs/model-card/report.json" "$repo/docs/reports/bsds500-val.json"
