@@ -97,11 +97,18 @@ class Runtime:
         if self.num_threads:
             torch.set_num_threads(self.num_threads)
         owns_group = self._init_process_group()
+        finished = False
         try:
             yield self
+            finished = True
         finally:
             torch.set_num_threads(threads)
             if owns_group:
+                if finished:
+                    # Ranks leave together: one that tears its group down while a peer is still exporting or
+                    # writing the summary can abort in gloo's teardown ("terminate called without an active
+                    # exception"). After an error the peers may never arrive, so no barrier then.
+                    torch.distributed.barrier()
                 torch.distributed.destroy_process_group()
 
     def _init_process_group(self) -> bool:
