@@ -15,7 +15,7 @@ import kornia.enhance
 import kornia.filters
 import torch
 
-from colorize.lab import denormalize_l, lab_to_rgb, normalize_l, rgb_to_lab
+from colorize.lab import l_norm_to_gray_srgb, normalize_l, rgb_to_lab
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,7 @@ class Degradations:
 
 def l_to_gray(l_norm: torch.Tensor) -> torch.Tensor:
     """Normalised L (B, 1, H, W) -> the gray sRGB value in [0, 1] it displays as."""
-    lab = torch.cat([denormalize_l(l_norm.float()), torch.zeros_like(l_norm).float().repeat(1, 2, 1, 1)], dim=1)
-    return lab_to_rgb(lab)[:, :1]
+    return l_norm_to_gray_srgb(l_norm.float())
 
 
 def gray_to_l(gray: torch.Tensor) -> torch.Tensor:

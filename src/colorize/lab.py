@@ -39,6 +39,15 @@ def denormalize_ab(ab_norm: torch.Tensor) -> torch.Tensor:
     return ab_norm * AB_SCALE
 
 
+def l_norm_to_gray_srgb(l_norm: torch.Tensor) -> torch.Tensor:
+    """Model-space L (L/50 - 1) -> the sRGB value in [0, 1] of the neutral gray with that lightness."""
+    lightness = (l_norm + 1.0) * 50.0
+    fy = (lightness + 16.0) / 116.0
+    # CIE L* -> relative luminance Y, then the sRGB transfer curve.
+    y = torch.where(lightness > 8.0, fy.clamp(min=0.0) ** 3, lightness / 903.3).clamp(0.0, 1.0)
+    return torch.where(y > 0.0031308, 1.055 * y.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, 12.92 * y)
+
+
 def rgb_to_model_space(rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """sRGB in [0, 1] -> (L in [-1, 1] with shape (B, 1, H, W), ab in [-1, 1] with shape (B, 2, H, W))."""
     lab = rgb_to_lab(rgb)

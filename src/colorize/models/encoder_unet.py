@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorize.hints import HINT_CHANNELS
+from colorize.lab import l_norm_to_gray_srgb
 from colorize.models.backbones import ENCODER_NAMES, build_backbone, normalization
 from colorize.models.init import init_weights
 from colorize.models.registry import register_generator
@@ -38,15 +39,6 @@ DEFAULT_DECODER_CHANNELS = (128, 64, 32, 16)
 #: bilinear is the default: PixelShuffle measured 5-12 % faster (benchmarks/models.py, README "Which generator to
 #: pick"), a gain within the noise of a shared machine, and tends to checkerboard artefacts.
 UPSAMPLE_MODES = ("bilinear", "pixelshuffle")
-
-
-def l_norm_to_gray_srgb(l_norm: torch.Tensor) -> torch.Tensor:
-    """Model-space L (L/50 - 1) -> the sRGB value in [0, 1] of the neutral gray with that lightness."""
-    lightness = (l_norm + 1.0) * 50.0
-    fy = (lightness + 16.0) / 116.0
-    # CIE L* -> relative luminance Y, then the sRGB transfer curve.
-    y = torch.where(lightness > 8.0, fy.clamp(min=0.0) ** 3, lightness / 903.3).clamp(0.0, 1.0)
-    return torch.where(y > 0.0031308, 1.055 * y.clamp(min=0.0031308) ** (1 / 2.4) - 0.055, 12.92 * y)
 
 
 def _conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:

@@ -192,8 +192,7 @@ class Trainer:
                 break
             l_norm, ab_real = batch_to_model_space(batch, runtime.device, runtime.channels_last)
             if config.degrade:
-                # Seeded by the step, so a resumed run degrades each batch exactly as the uninterrupted one did.
-                l_norm = degrade_l(l_norm, torch.Generator().manual_seed(config.seed * 1_000_003 + self.step))
+                l_norm = degrade_l(l_norm, self._step_generator())
             hints = self._sample_hints(ab_real) if config.hints else None
             losses = self.train_step(l_norm, ab_real, hints)
             totals.add(losses, batch.shape[0])
@@ -223,10 +222,14 @@ class Trainer:
                 "images_per_s": images_this_run / max(1e-9, seconds), "seconds": seconds}
 
     def _sample_hints(self, ab_real: torch.Tensor) -> torch.Tensor:
-        """Hint planes drawn from the batch's real colours, seeded by the step like the degradations (on a stream
-        of their own), so a resumed run shows each batch the hints the uninterrupted one did."""
-        generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step + _HINT_SEED_OFFSET)
-        return sample_hints(ab_real, generator).to(memory_format=self.runtime.memory_format)
+        """Hint planes drawn from the batch's real colours, on a random stream apart from the degradations'."""
+        return sample_hints(ab_real, self._step_generator(_HINT_SEED_OFFSET)).to(
+            memory_format=self.runtime.memory_format)
+
+    def _step_generator(self, stream: int = 0) -> torch.Generator:
+        """Randomness seeded by the run's seed and step (one stream per use), so a resumed run draws for each batch
+        exactly what the uninterrupted one drew."""
+        return torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.step + stream)
 
     def _check_cpu_budget(self) -> None:
         minutes = self.config.cpu_minutes
