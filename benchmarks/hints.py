@@ -3,6 +3,7 @@
     python benchmarks/hints.py runs/hints/generator.safetensors                  # one hint model
     python benchmarks/hints.py guided=runs/hints/generator.safetensors plain=runs/l1/generator.safetensors default
     python benchmarks/hints.py MODEL --limit 10 --counts 0 10 --json /tmp/hints.json
+    python benchmarks/hints.py default --hint-reach 0.2 0     # spreading on (the default), and the network alone
 
 The protocol (issue 15): every photo of the folder at its own resolution; the model sees only its lightness (the
 gray baseline's output, as `colorize compare` does). For photo i, 20 positions are drawn with
@@ -10,17 +11,21 @@ numpy.random.default_rng([seed, i]).random((20, 2)) (x, y per row), uniformly am
 lies inside the photo; each hint
 is the mean RGB of the real photo's 5x5 patch there (rounded), placed at the patch centre with radius 2 (the same
 5x5 square). With k hints a photo gets the first k of its 20, so the sets are nested and every model sees the same
-hints. A model that takes no hints is scored with 0 hints only (the "same model without hints" and the bundled
-default). Scores are means over photos; the table also gives each count's PSNR gain over 0 hints.
+hints. Each model is scored at every `--hint-reach` (`InferenceOptions.hint_reach`: how far the edge-aware
+spreading of `colorize.hint_spread` carries a hint; 0 = only a network trained with --hints reads them); a
+model that takes no hints at a reach (a hint-free network at reach 0) is scored with 0 hints only. Scores are
+means over photos; the table also gives each count's PSNR gain over 0 hints.
 
 Models: `default` (the bundled model), or a generator file / training checkpoint / .onnx, optionally NAME=PATH.
-Prints a table and writes a JSON report (protocol, means, and per-photo scores). One torch thread unless --threads.
+Prints a table and writes a JSON report (protocol, means, a summary table for `scripts/doc_tables.py`, and with
+--per-photo every photo's scores). One torch thread unless --threads.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -108,6 +113,24 @@ def print_table(results: dict[str, dict], photos: int) -> None:
             print(f"{name:<24} {row['hints']:>5} {row['psnr']:>7.2f} {row['ciede2000']:>9.2f} {gain:>8}")
 
 
+def gain_table(results: dict[str, dict]) -> dict:
+    """The report's summary table (`scripts/doc_tables.py` renders it): one row per model, a column per count."""
+    counts = sorted({row["hints"] for result in results.values() for row in result["rows"]})
+    columns = ["model", "network reads hints", "hint reach"] + [f"PSNR {k}" for k in counts] + [
+        f"CIEDE2000 {k}" for k in counts] + [f"gain {k}" for k in counts if k]
+    rows = []
+    for name, result in results.items():
+        by_count = {row["hints"]: row for row in result["rows"]}
+
+        def cell(k, key, fmt):
+            return fmt.format(by_count[k][key]) if k in by_count and by_count[k][key] is not None else ""
+
+        rows.append([name, "yes" if result["reads_hints"] else "no", f"{result['hint_reach']:g}"]
+                    + [cell(k, "psnr", "{:.2f}") for k in counts] + [cell(k, "ciede2000", "{:.2f}") for k in counts]
+                    + [cell(k, "psnr_gain", "{:+.2f}") for k in counts if k])
+    return {"columns": columns, "rows": rows}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", help="'default', a checkpoint path, or NAME=PATH")
@@ -115,10 +138,13 @@ def main() -> None:
     parser.add_argument("--counts", type=int, nargs="+", default=list(DEFAULT_COUNTS), help="hint counts")
     parser.add_argument("--seed", type=int, default=0, help="seed of the hint positions")
     parser.add_argument("--limit", type=int, default=None, help="first N photos only (for a quick look)")
+    parser.add_argument("--hint-reach", type=float, nargs="+", default=None,
+                        help="spreading reach(es) to score each model at (default: the inference default)")
     parser.add_argument("--render-size", type=int, default=256)
     parser.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx"))
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=Path("hints_report.json"), help="where the report goes")
+    parser.add_argument("--per-photo", action="store_true", help="also keep every photo's scores in the report")
     args = parser.parse_args()
     if any(k < 0 for k in args.counts) or 0 not in args.counts:
         parser.error("--counts must be >= 0 and include 0 (the baseline every gain is measured against)")
@@ -130,24 +156,33 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from colorize.infer import Colorizer, InferenceOptions
 
+    reaches = args.hint_reach or [InferenceOptions().hint_reach]
     names, reals, grays = load_photos(args.data, args.limit)
     results = {}
     for name, path in models:
-        options = InferenceOptions(checkpoint=path, render_size=args.render_size, backend=args.backend,
-                                   num_threads=args.threads)
-        colorizer = Colorizer(options=options, name=name)
-        started = time.perf_counter()
-        scores = score_model(colorizer, reals, grays, counts, args.seed)
-        results[name] = {"checkpoint": str(colorizer.checkpoint), "takes_hints": colorizer.takes_hints,
-                         "rows": summarise(scores), "per_photo": {str(k): v for k, v in scores.items()},
-                         "seconds": time.perf_counter() - started}
-        print(f"{name}: {len(reals)} photos, counts {list(scores)}, {results[name]['seconds']:.0f} s", flush=True)
+        for reach in reaches:
+            options = InferenceOptions(checkpoint=path, render_size=args.render_size, backend=args.backend,
+                                       num_threads=args.threads, hint_reach=reach)
+            colorizer = Colorizer(options=options, name=name)
+            label = name if len(reaches) == 1 else f"{name} reach={reach:g}"
+            started = time.perf_counter()
+            scores = score_model(colorizer, reals, grays, counts, args.seed)
+            results[label] = {"checkpoint": str(colorizer.checkpoint), "takes_hints": colorizer.takes_hints,
+                              "reads_hints": colorizer.reads_hints, "hint_reach": reach,
+                              "rows": summarise(scores), "seconds": time.perf_counter() - started}
+            if args.per_photo:
+                results[label]["per_photo"] = {str(k): v for k, v in scores.items()}
+            print(f"{label}: {len(reals)} photos, counts {list(scores)}, {results[label]['seconds']:.0f} s",
+                  flush=True)
     print_table(results, len(reals))
     report = {
+        "benchmark": "hints",
+        "command": " ".join(["python", "benchmarks/hints.py", *sys.argv[1:]]),
         "protocol": {"data": str(args.data), "photos": names, "resolution": "full", "counts": counts,
                      "seed": args.seed, "patch": PATCH, "hint_radius": HINT_RADIUS, "render_size": args.render_size,
                      "backend": args.backend, "input": "gray baseline (the photo's L, a = b = 0)"},
         "models": results,
+        "tables": {"gain": gain_table(results)},
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1))

@@ -4,7 +4,7 @@
 # seeded val split (recipes/val-split.sh). BSDS500 val is never used to choose.
 #   STAGE1=runs/l1-11k/checkpoints/epoch_015.pt bash recipes/ablation.sh ARM [ARM ...]
 # Arms: l1 (L1 only, the reference), patch (PatchGAN), projected (projected D), ema (projected + EMA),
-#       feature (projected + feature loss), degrade (projected + degraded L), hints (L1 only with user hints
+#       feature (projected + feature loss), degrade (projected + degraded L), feature-degrade (both), hints (L1 only with user hints
 #       sampled from the real colours: against l1, what hints cost with none given).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,6 +25,7 @@ for arm in "$@"; do
         ema) extra=("${gan[@]}" --discriminator projected --ema-decay 0.999) ;;
         feature) extra=("${gan[@]}" --discriminator projected --feature-loss 1) ;;
         degrade) extra=("${gan[@]}" --discriminator projected --degrade) ;;
+        feature-degrade) extra=("${gan[@]}" --discriminator projected --feature-loss 1 --degrade) ;;
         hints) extra=(--pretrain-epochs 1000 --gan-epochs 0 --hints) ;;
         *) echo "unknown arm $arm" >&2; exit 2 ;;
     esac

@@ -58,7 +58,7 @@ def test_a_run_scores_hint_counts_and_writes_the_report(tmp_path):
     plain = save_generator(tiny_generator(), tmp_path / "plain.safetensors")
     report = tmp_path / "report.json"
     done = subprocess.run([sys.executable, str(SCRIPT), f"guided={guided}", f"plain={plain}", "--data", str(photos),
-                           "--render-size", "64", "--backend", "torch", "--json", str(report)],
+                           "--hint-reach", "0", "--per-photo", "--render-size", "64", "--backend", "torch", "--json", str(report)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "hints" in done.stdout and "gain dB" in done.stdout
@@ -69,3 +69,25 @@ def test_a_run_scores_hint_counts_and_writes_the_report(tmp_path):
     # The pointing model paints the hints' real colours where they are: more hints, closer to the photo.
     assert rows[20]["psnr"] > rows[5]["psnr"] > rows[0]["psnr"] + 0.02 and rows[20]["ciede2000"] < rows[0]["ciede2000"]
     assert [row["hints"] for row in result["models"]["plain"]["rows"]] == [0]  # takes no hints: 0 only
+    table = result["tables"]["gain"]
+    assert table["columns"][:4] == ["model", "network reads hints", "hint reach", "PSNR 0"]
+    assert [row[:3] for row in table["rows"]] == [["guided", "yes", "0"], ["plain", "no", "0"]]
+
+
+def test_spreading_lets_a_hint_free_model_follow_hints(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for seed, colours in enumerate([((200, 60, 40), (40, 60, 160)), ((60, 150, 60), (230, 200, 90))]):
+        photo = np.empty((64, 96, 3), np.uint8)  # two flat regions: what hints and their spreading are for
+        photo[:, :48], photo[:, 48:] = colours
+        Image.fromarray(photo).save(photos / f"{seed}.png")
+    plain = save_generator(tiny_generator(), tmp_path / "plain.safetensors")
+    report = tmp_path / "report.json"
+    done = subprocess.run([sys.executable, str(SCRIPT), f"plain={plain}", "--data", str(photos), "--counts", "0", "10",
+                           "--hint-reach", "0.2", "0", "--render-size", "64", "--backend", "torch",
+                           "--json", str(report)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    models = json.loads(report.read_text())["models"]
+    spread = {row["hints"]: row for row in models["plain reach=0.2"]["rows"]}
+    assert spread[10]["psnr"] > spread[0]["psnr"] + 3 and not models["plain reach=0.2"]["reads_hints"]
+    assert [row["hints"] for row in models["plain reach=0"]["rows"]] == [0]

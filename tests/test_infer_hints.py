@@ -105,12 +105,31 @@ def test_bad_hints_are_clear_errors(hints, message):
 
 
 def test_hints_for_a_model_without_them_are_refused_before_anything_runs():
-    colorizer = Colorizer(tiny_generator(), backend="torch", **RENDER)
-    assert not colorizer.takes_hints
-    with pytest.raises(ValueError, match="does not take colour hints"):
+    colorizer = Colorizer(tiny_generator(), backend="torch", hint_reach=0, **RENDER)
+    assert not colorizer.takes_hints and not colorizer.reads_hints
+    with pytest.raises(ValueError, match="does not read colour hints and hint_reach is 0"):
         colorizer.colorize(gray_photo(), hints=["10,10,#c03020"])
     assert colorizer._engine is None  # nothing ran: the engine is built on the first forward pass
     colorizer.colorize(gray_photo(), hints=[])  # no hint is not an error
+
+
+def test_a_model_without_hint_input_follows_hints_by_spreading():
+    """The tiny hint-free model predicts near-gray; a red hint on the left half (one lightness) turns that half red
+    around the hint and leaves the darker right half, across the edge, nearly as it was."""
+    photo = np.full((64, 96), 105, dtype=np.uint8)  # about the hint colour's own L, so it stays in gamut
+    photo[:, 48:] = 20
+    colorizer = Colorizer(tiny_generator(), backend="torch", **RENDER)
+    assert colorizer.takes_hints and not colorizer.reads_hints
+    plain = colorizer.colorize(photo)
+    guided = colorizer.colorize(photo, hints=[Hint(20, 30, RED, radius=2)])
+    light, a, b = lab_at(guided, 20, 30)
+    _, a_red, b_red = lab_at(Image.new("RGB", (1, 1), RED), 0, 0)
+    assert math.hypot(a - a_red, b - b_red) < 6  # the hint's own colour where it was placed
+    assert abs(light - lab_at(Image.fromarray(photo), 20, 30)[0]) < 1.5  # the photo's own lightness
+    _, a_near, b_near = lab_at(guided, 40, 50)
+    assert math.hypot(a_near, b_near) > 20 and abs(hue(a_near, b_near) - red_hue()) < 15  # spread over the region
+    across = np.subtract(lab_at(guided, 60, 30)[1:], lab_at(plain, 60, 30)[1:])
+    assert np.hypot(*across) < 3  # not across the lightness edge
 
 
 def test_the_onnx_export_of_a_hint_model_carries_the_hint_input(tmp_path):
@@ -179,6 +198,6 @@ def test_cli_hints_need_one_photo_and_a_hint_model(tmp_path, capsys):
     base = ["--checkpoint", str(plain), "--render-size", "64", "--backend", "torch", "--hint", "5,5,#c03020"]
     assert main(["image", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "out"), *base]) == 2
     assert "give one input, not 2" in capsys.readouterr().err
-    assert main(["image", str(tmp_path / "a.png"), "-o", str(tmp_path / "a_out.png"), *base]) == 2
-    assert "does not take colour hints" in capsys.readouterr().err
+    assert main(["image", str(tmp_path / "a.png"), "-o", str(tmp_path / "a_out.png"), *base, "--hint-reach", "0"]) == 2
+    assert "does not read colour hints" in capsys.readouterr().err
     assert not (tmp_path / "a_out.png").exists() and not (tmp_path / "out").exists()

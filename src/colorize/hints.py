@@ -153,23 +153,32 @@ def hint_ab(hints: Iterable[Hint]) -> torch.Tensor:
     return normalize_ab(rgb_to_lab(rgb)[:, 1:, 0, 0])
 
 
-def render_hints(hints: Sequence[Hint], photo_size: tuple[int, int], render_size: tuple[int, int]) -> torch.Tensor:
-    """User hints on a `photo_size` (W, H) photo -> the (1, 3, h, w) [ab, mask] planes at `render_size` (w, h).
+def hint_boxes(hints: Sequence[Hint], photo_size: tuple[int, int],
+               render_size: tuple[int, int]) -> list[tuple[int, int, int, int]]:
+    """Each hint's square at `render_size` (w, h) of a `photo_size` (W, H) photo: (x0, x1, y0, y1), ends exclusive.
 
     Positions scale with the photo; a radius is in photo pixels too but covers at least the one render pixel the
     point falls in, so a hint is never lost to the downscale.
     """
     (W, H), (w, h) = photo_size, render_size
+    sx, sy = w / W, h / H
+    boxes = []
+    for hint in hints:
+        cx, cy = min(int(hint.x * sx), w - 1), min(int(hint.y * sy), h - 1)
+        rx, ry = int(round(hint.radius * sx)), int(round(hint.radius * sy))
+        boxes.append((max(cx - rx, 0), min(cx + rx + 1, w), max(cy - ry, 0), min(cy + ry + 1, h)))
+    return boxes
+
+
+def render_hints(hints: Sequence[Hint], photo_size: tuple[int, int], render_size: tuple[int, int]) -> torch.Tensor:
+    """User hints on a `photo_size` (W, H) photo -> the (1, 3, h, w) [ab, mask] planes at `render_size` (w, h),
+    each hint over its `hint_boxes` square."""
+    (W, H), (w, h) = photo_size, render_size
     check_hints(hints, W, H)
     planes = torch.zeros(1, 3, h, w)
     if not hints:
         return planes
-    colors = hint_ab(hints)
-    sx, sy = w / W, h / H
-    for hint, ab in zip(hints, colors):
-        cx, cy = min(int(hint.x * sx), w - 1), min(int(hint.y * sy), h - 1)
-        rx, ry = int(round(hint.radius * sx)), int(round(hint.radius * sy))
-        x0, x1, y0, y1 = max(cx - rx, 0), min(cx + rx + 1, w), max(cy - ry, 0), min(cy + ry + 1, h)
+    for (x0, x1, y0, y1), ab in zip(hint_boxes(hints, photo_size, render_size), hint_ab(hints)):
         planes[0, :2, y0:y1, x0:x1] = ab.view(2, 1, 1)
         planes[0, 2, y0:y1, x0:x1] = 1.0
     return planes

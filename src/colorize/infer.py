@@ -31,10 +31,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorize.fullres import compose_planes
+from colorize.hint_spread import spread_hints
 from colorize.hints import Hint, HintLike, as_hint, check_hints, render_hints
 from colorize.images import ImageSource, LoadedImage, load_image
 from colorize.inference_options import BACKENDS, PRECISIONS, RENDER_MULTIPLE, InferenceOptions
-from colorize.lab import AB_SCALE, normalize_l, rgb_to_lab, uint8_to_tensor
+from colorize.lab import AB_SCALE, denormalize_l, normalize_l, rgb_to_lab, uint8_to_tensor
 from colorize.models.protocols import reads_hints
 
 __all__ = ["BACKENDS", "DEFAULT_CHECKPOINT", "PRECISIONS", "RENDER_MULTIPLE", "Colorizer", "InferenceOptions",
@@ -108,8 +109,10 @@ class Colorizer:
         self.model = model
         described = model if model is not None else self._engine
         self.size_multiple = int(getattr(described, "size_multiple", RENDER_MULTIPLE))
-        #: whether the model reads colour hints: a Generator's `takes_hints` (an ONNX graph's "hints" input)
-        self.takes_hints = reads_hints(described)
+        #: whether the network reads colour hints: a Generator's `takes_hints` (an ONNX graph's "hints" input)
+        self.reads_hints = reads_hints(described)
+        #: whether `colorize` accepts hints: the network reads them, or they are spread over its prediction
+        self.takes_hints = self.reads_hints or options.hint_reach > 0
         self.arch = str(getattr(described, "arch", type(described).__name__))
         self.name = name or (self.checkpoint.stem if self.checkpoint is not None else self.arch)
 
@@ -174,7 +177,8 @@ class Colorizer:
         loaded = [load_image(image, max_pixels=self.options.max_pixels) for image in images]
         image_hints = self.validate_hints(loaded, hints)
         inputs = [self.network_input(image) for image in loaded]
-        planes = [self.hint_input(image, h) if h else None for image, h in zip(loaded, image_hints)]
+        planes = [self.hint_input(image, h) if h and self.reads_hints else None
+                  for image, h in zip(loaded, image_hints)]
         groups: dict[tuple[int, int], list[int]] = defaultdict(list)
         for index, (tensor, _) in enumerate(inputs):
             groups[tuple(tensor.shape[-2:])].append(index)
@@ -191,7 +195,13 @@ class Colorizer:
                 ab_norm = self.run_network(torch.cat([inputs[i][0] for i in batch]), batch_hints)
                 for row, index in enumerate(batch):
                     top, left, height, width = inputs[index][1]
-                    results[index] = ab_norm[row, :, top : top + height, left : left + width].float() * scale
+                    crop = (slice(top, top + height), slice(left, left + width))
+                    ab = ab_norm[row, :, crop[0], crop[1]].float() * scale
+                    if image_hints[index]:
+                        lightness = denormalize_l(inputs[index][0][0, 0, crop[0], crop[1]])
+                        ab = spread_hints(ab, lightness, image_hints[index], loaded[index].size,
+                                          self.options.hint_reach)
+                    results[index] = ab
         return results
 
     def validate_hints(self, images: Sequence[LoadedImage], hints: BatchHints) -> list[list[Hint]]:
@@ -204,8 +214,8 @@ class Colorizer:
         for image, items in zip(images, hints):
             image_hints = [as_hint(item) for item in items or ()]
             if image_hints and not self.takes_hints:
-                raise ValueError(f"the model {self.name!r} does not take colour hints; use a model trained with "
-                                 "--hints, or colorize without hints")
+                raise ValueError(f"the model {self.name!r} does not read colour hints and hint_reach is 0; use a "
+                                 "hint_reach above 0, a model trained with --hints, or no hints")
             check_hints(image_hints, *image.size)
             checked.append(image_hints)
         return checked

@@ -38,6 +38,12 @@ class InferenceOptions:
         default="fp32", metadata={"help": "bf16 runs the network under torch's bfloat16 autocast (torch only)"}
     )
     saturation: float = field(default=1.0, metadata={"help": "multiply the predicted colour (a*, b*) by this"})
+    hint_reach: float = field(
+        default=0.2,
+        metadata={"help": "how far a colour hint's correction spreads, as a fraction of the photo's long side "
+                          "(edge-aware: it follows regions of similar lightness); 0 = hints go only to a model "
+                          "trained with --hints"},
+    )
     batch_size: int = field(default=4, metadata={"help": "photos per forward pass"})
     num_threads: int = field(
         default=0, metadata={"help": "CPU threads for torch/onnxruntime; 0 = torch's default",
@@ -65,6 +71,8 @@ class InferenceOptions:
             raise ValueError("the onnx backend runs in fp32 only; use backend 'torch' (or 'auto') for bf16")
         if not self.saturation >= 0:
             raise ValueError(f"saturation must be >= 0, got {self.saturation}")
+        if not 0 <= self.hint_reach <= 10:
+            raise ValueError(f"hint_reach must be between 0 and 10 (a fraction of the long side), got {self.hint_reach}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.num_threads < 0:

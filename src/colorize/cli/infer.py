@@ -37,8 +37,8 @@ class ImageConfig(OutputOptions):
     output: Path | None = None
     overwrite: bool = field(default=True, metadata={"help": "replace existing output files"})
     hint: tuple[str, ...] = field(default=(), metadata={
-        "help": "a colour hint X,Y,#RRGGBB[,RADIUS] (pixels of the photo as displayed); repeat for more; for models "
-                "trained with --hints, one input photo"})
+        "help": "a colour hint X,Y,#RRGGBB[,RADIUS] (pixels of the photo as displayed); repeat for more; one "
+                "input photo"})
     hints_file: Path | None = field(default=None, metadata={
         "help": 'colour hints from a JSON file: [{"x": 120, "y": 80, "color": "#c03020", "radius": 4}, ...]'})
 
