@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -114,20 +113,19 @@ def print_table(results: dict[str, dict], photos: int) -> None:
 
 
 def gain_table(results: dict[str, dict]) -> dict:
-    """The report's summary table (`scripts/doc_tables.py` renders it): one row per model, a column per count."""
+    """The report's summary table (`scripts/doc_tables.py` renders it): a row per model, a "PSNR / CIEDE2000"
+    column per hint count, then the PSNR gain over 0 hints at the two largest counts."""
     counts = sorted({row["hints"] for result in results.values() for row in result["rows"]})
-    columns = ["model", "network reads hints", "hint reach"] + [f"PSNR {k}" for k in counts] + [
-        f"CIEDE2000 {k}" for k in counts] + [f"gain {k}" for k in counts if k]
+    gains = [k for k in counts if k][-2:]
+    columns = ["model", "network reads hints", "hint reach"] + [f"{k} hints: PSNR / CIEDE2000" for k in counts] + [
+        f"gain at {k}" for k in gains]
     rows = []
     for name, result in results.items():
         by_count = {row["hints"]: row for row in result["rows"]}
-
-        def cell(k, key, fmt):
-            return fmt.format(by_count[k][key]) if k in by_count and by_count[k][key] is not None else ""
-
-        rows.append([name, "yes" if result["reads_hints"] else "no", f"{result['hint_reach']:g}"]
-                    + [cell(k, "psnr", "{:.2f}") for k in counts] + [cell(k, "ciede2000", "{:.2f}") for k in counts]
-                    + [cell(k, "psnr_gain", "{:+.2f}") for k in counts if k])
+        scores = [f"{by_count[k]['psnr']:.2f} / {by_count[k]['ciede2000']:.2f}" if k in by_count else None
+                  for k in counts]
+        gain = [f"{by_count[k]['psnr_gain']:+.2f} dB" if k in by_count else None for k in gains]
+        rows.append([name, "yes" if result["reads_hints"] else "no", f"{result['hint_reach']:g}", *scores, *gain])
     return {"columns": columns, "rows": rows}
 
 
@@ -145,6 +143,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=Path("hints_report.json"), help="where the report goes")
     parser.add_argument("--per-photo", action="store_true", help="also keep every photo's scores in the report")
+    parser.add_argument("--machine-note", default="", metavar="TEXT",
+                        help="added to the report's machine field, e.g. 'shared with a training run'")
     args = parser.parse_args()
     if any(k < 0 for k in args.counts) or 0 not in args.counts:
         parser.error("--counts must be >= 0 and include 0 (the baseline every gain is measured against)")
@@ -152,8 +152,10 @@ def main() -> None:
     models = [parse_model(spec) for spec in args.models]  # bad specs fail before any photo is read
 
     import torch
+    from bench_report import Report
 
     torch.set_num_threads(args.threads)
+    stamp = Report("hints", args.threads, args.machine_note)
     from colorize.infer import Colorizer, InferenceOptions
 
     reaches = args.hint_reach or [InferenceOptions().hint_reach]
@@ -176,8 +178,7 @@ def main() -> None:
                   flush=True)
     print_table(results, len(reals))
     report = {
-        "benchmark": "hints",
-        "command": " ".join(["python", "benchmarks/hints.py", *sys.argv[1:]]),
+        "benchmark": stamp.benchmark, "command": stamp.command, "when": stamp.when, "machine": stamp.machine(),
         "protocol": {"data": str(args.data), "photos": names, "resolution": "full", "counts": counts,
                      "seed": args.seed, "patch": PATCH, "hint_radius": HINT_RADIUS, "render_size": args.render_size,
                      "backend": args.backend, "input": "gray baseline (the photo's L, a = b = 0)"},

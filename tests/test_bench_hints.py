@@ -70,7 +70,8 @@ def test_a_run_scores_hint_counts_and_writes_the_report(tmp_path):
     assert rows[20]["psnr"] > rows[5]["psnr"] > rows[0]["psnr"] + 0.02 and rows[20]["ciede2000"] < rows[0]["ciede2000"]
     assert [row["hints"] for row in result["models"]["plain"]["rows"]] == [0]  # takes no hints: 0 only
     table = result["tables"]["gain"]
-    assert table["columns"][:4] == ["model", "network reads hints", "hint reach", "PSNR 0"]
+    assert table["columns"][:4] == ["model", "network reads hints", "hint reach", "0 hints: PSNR / CIEDE2000"]
+    assert table["columns"][-2:] == ["gain at 10", "gain at 20"]
     assert [row[:3] for row in table["rows"]] == [["guided", "yes", "0"], ["plain", "no", "0"]]
 
 

@@ -51,6 +51,7 @@ def test_openapi_documents_every_endpoint(client):
         ("/api/results/{result_id}", "get"), ("/api/results/{result_id}/original", "get"),
         ("/api/results/{result_id}/image", "get"), ("/api/results/{result_id}/download", "get"),
         ("/api/results/{result_id}/ratings", "post"), ("/api/results/{result_id}/ratings", "get"),
+        ("/api/results/{result_id}/recolorize", "post"),
         ("/api/comparisons", "post"), ("/api/comparisons/{comparison_id}/vote", "post"),
         ("/api/comparisons/{comparison_id}/{side}", "get"), ("/api/leaderboard", "get"),
     }
@@ -65,6 +66,7 @@ def test_page_and_static_files_are_served(client):
     assert page.status_code == 200 and 'type="module"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     for name, kind in [("app.js", "javascript"), ("api.js", "javascript"), ("slider.js", "javascript"),
+                       ("hints.js", "javascript"), ("dom.js", "javascript"), ("leaderboard.js", "javascript"),
                        ("style.css", "css")]:
         response = client.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.headers["content-type"]

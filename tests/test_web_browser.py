@@ -1,14 +1,19 @@
-"""The page in headless Chromium (Debian's package, driven by Playwright): upload, slider, rating, history."""
+"""The page in headless Chromium (Debian's package, driven by Playwright): upload, slider, rating, history, colour
+hints."""
 
 from __future__ import annotations
 
 import base64
+import io
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from colorize.lab import lab_to_rgb, rgb_to_lab, uint8_to_tensor
 from colorize.web import ServeConfig, create_app
 from conftest import skimage_photo
 from web_support import running_server, tiny_colorizer, tiny_model
@@ -254,3 +259,102 @@ def test_api_docs_render_without_the_internet(server_url, browser):
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("colorize", timeout=30_000)
     assert page.locator(".opblock").count() > 10  # the operations are listed
     assert outside == []
+
+
+HINT_COLOUR_JS = """() => document.getElementById('hint-color').value"""
+
+
+def photo_point(page, x: int, y: int, size: tuple[int, int]) -> tuple[float, float]:
+    """Where pixel (x, y) of a `size` photo is on the screen: the hint layer shows the photo with object-fit contain."""
+    box = page.locator("#hint-layer").bounding_box()
+    scale = min(box["width"] / size[0], box["height"] / size[1])
+    left, top = (box["width"] - size[0] * scale) / 2, (box["height"] - size[1] * scale) / 2
+    return box["x"] + left + (x + 0.5) * scale, box["y"] + top + (y + 0.5) * scale
+
+
+def lab_image(png: bytes) -> np.ndarray:
+    rgb = np.array(Image.open(io.BytesIO(png)).convert("RGB"))
+    return rgb_to_lab(uint8_to_tensor(rgb[None]))[0].permute(1, 2, 0).numpy()
+
+
+def test_a_hint_placed_on_the_photo_colours_the_result_there(server_url, browser, tmp_path):
+    gray = np.full((48, 64), 128, np.uint8)
+    gray[:, 48:] = 40
+    photo = tmp_path / "flat.png"
+    Image.fromarray(gray).save(photo)
+    # The hint's colour has the photo's lightness there, so it is in gamut and L need not change.
+    l_gray = float(lab_image(photo.read_bytes())[24, 20, 0])
+    target = lab_to_rgb(torch.tensor([l_gray, -12.0, -30.0]).view(1, 3, 1, 1))[0, :, 0, 0]
+    colour = "#" + "".join(f"{round(float(c) * 255):02x}" for c in target)
+    hint_lab = lab_image(_png(colour))[0, 0]
+
+    page = browser.new_page(viewport={"width": 900, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready=true]")
+    automatic = upload_on_page(page, photo)
+    page.click("#hints-toggle")
+    assert page.get_attribute("#hints-toggle", "aria-expanded") == "true"
+
+    # Click to place a hint, drag it to where it belongs; the picker starts at the result's own colour there.
+    page.mouse.click(*photo_point(page, 8, 8, (64, 48)))
+    expect(page.locator(".hint-marker")).to_have_count(1)
+    prefilled = page.evaluate(HINT_COLOUR_JS)
+    assert len({prefilled[1:3], prefilled[3:5], prefilled[5:7]}) > 1  # a colour, the warm model's, not gray
+    page.mouse.move(*photo_point(page, 8, 8, (64, 48)))
+    page.mouse.down()
+    page.mouse.move(*photo_point(page, 20, 24, (64, 48)), steps=6)
+    page.mouse.up()
+    assert "at 20, 24" in page.get_attribute(".hint-marker", "aria-label")
+
+    page.fill("#hint-color", colour)
+    page.click("#recolorize")
+    expect(page).not_to_have_url(re.compile(f"#result={automatic}$"))
+    expect(page.locator("#hint-status")).to_contain_text("1 hint")
+    guided = page.evaluate("location.hash").split("=", 1)[1]
+    lab = lab_image(page.request.get(f"{server_url}/api/results/{guided}/image").body())
+    around = lab[23:26, 19:22].reshape(-1, 3)
+    assert np.abs(around[:, 1:] - hint_lab[1:]).max() < 4.0  # the hint's hue...
+    assert np.abs(around[:, 0] - l_gray).max() < 2.0  # ...at the photo's own lightness
+    assert "1 colour hint" in page.text_content("#result-info")
+
+    # Undo (Ctrl-Z) brings the picked colour back; removing the hint goes back to the automatic result.
+    page.keyboard.press("Control+z")
+    assert page.evaluate(HINT_COLOUR_JS) == prefilled
+    page.click("#hint-remove")
+    expect(page.locator(".hint-marker")).to_have_count(0)
+    expect(page).to_have_url(re.compile(f"#result={automatic}$"))
+
+    # By keyboard: "Add a hint" puts one in the middle and focuses it; arrows move it, Delete removes it.
+    page.click("#hint-add")
+    page.keyboard.press("ArrowRight")
+    assert "at 33, 24" in page.get_attribute(".hint-marker", "aria-label")
+    page.keyboard.press("Delete")
+    expect(page.locator(".hint-marker")).to_have_count(0)
+    assert errors == []
+
+
+def _png(colour: str) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_hints_work_by_touch_on_a_phone(server_url, browser, tmp_path):
+    photo = tmp_path / "phone.jpg"
+    Image.fromarray(skimage_photo("coffee", 64)).convert("L").save(photo)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(server_url)
+    page.wait_for_selector("body[data-ready=true]")
+    upload_on_page(page, photo)
+    page.tap("#hints-toggle")
+    size = page.evaluate("[document.getElementById('after-img').naturalWidth, "
+                         "document.getElementById('after-img').naturalHeight]")
+    page.touchscreen.tap(*photo_point(page, size[0] // 2, size[1] // 3, tuple(size)))
+    expect(page.locator(".hint-marker")).to_have_count(1)
+    assert f"at {size[0] // 2}, {size[1] // 3}" in page.get_attribute(".hint-marker", "aria-label")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()

@@ -4,11 +4,12 @@ new database is created at the head revision; a second start changes nothing."""
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from sqlalchemy import inspect, select, text
 
 from colorize.web import ServeConfig, create_app
-from colorize.web.db import Base, Database, Vote
-from colorize.web.migrate import current_revision, head_revision
+from colorize.web.db import Base, Database, Result, Vote
+from colorize.web.migrate import alembic_config, current_revision, head_revision, upgrade_schema
 from web_legacy import COMPARISON_ID, RESULT_IDS, build_legacy_database
 from web_support import make_client, tiny_colorizer, upload
 
@@ -79,3 +80,39 @@ def test_app_creates_a_fresh_database_at_head(tmp_path, colorizers):
     create_app(ServeConfig(storage=str(tmp_path / "data")), colorizers=colorizers)
     database = Database(f"sqlite:///{tmp_path / 'data' / 'colorize.db'}")
     assert current_revision(database.engine) == head_revision()
+
+
+def test_previous_revision_upgrades_to_guided_results_and_back(tmp_path):
+    """A database at 0002 (before hints): its results become automatic ones, the unique index now includes the
+    hints, so a guided result of the same upload and model fits beside them; a downgrade drops the guided ones."""
+    from colorize.web import repository
+    from colorize.web.processing import StoredResult
+    from colorize.web.repository import AlreadyColorized
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    build_legacy_database(url)
+    database = Database(url)
+    upgrade_schema(database.engine, "0002")
+    assert current_revision(database.engine) == "0002"
+    database.create_schema()
+    assert current_revision(database.engine) == head_revision()
+    indexes = {i["name"]: i for i in inspect(database.engine).get_indexes("results")}
+    assert "uq_results_upload_model" not in indexes
+    assert indexes["uq_results_upload_model_hints"]["column_names"] == ["upload_id", "model_hash", "hints_key"]
+    with database.session() as session:
+        old = session.get(Result, RESULT_IDS[0])
+        assert (old.hints, old.hints_key, old.guided) == (None, "", False)
+        hints = [{"x": 1.0, "y": 2.0, "color": "#c03020", "radius": 2}]
+        stored = StoredResult(model="old-a", file="gg/guided.png", preview_file="gg/guided.jpg", seconds=0.1,
+                              model_hash=old.model_hash)
+        guided = repository.add_result(session, old.upload_id, stored, "guided", hints, "k" * 64)
+        assert guided.hints == hints and guided.guided
+        with pytest.raises(AlreadyColorized):
+            repository.add_result(session, old.upload_id, stored, "guided", hints, "k" * 64)
+        repository.add_rating(session, guided, 5, "", "owner")
+    with database.engine.begin() as conn:  # downgrade: the guided result and its rating go, the rest stays
+        command.downgrade(alembic_config(conn), "0002")
+    with database.engine.connect() as conn:
+        assert sorted(conn.execute(text("SELECT id FROM results")).scalars()) == sorted(RESULT_IDS)
+        assert conn.execute(text("SELECT COUNT(*) FROM ratings")).scalar() == 2
+    database.dispose()

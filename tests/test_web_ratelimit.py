@@ -41,7 +41,13 @@ def test_zero_turns_the_limit_off_and_negative_is_refused():
         RateLimiter(per_minute=-1)
 
 
+def retry_after(response) -> int:
+    return int(response.headers["retry-after"])
+
+
 def test_uploads_ratings_and_votes_get_429_with_retry_after(tmp_path, colorizers):
+    # Real time passes while the photos are colorized and refills the buckets a little, so each Retry-After is
+    # checked against its interval (60 s / limit) with room for up to 10 s of work, not as an exact number.
     with make_client(tmp_path, colorizers, uploads_per_minute=3, ratings_per_minute=2,
                      votes_per_minute=1) as client:
         first = upload(client)
@@ -49,15 +55,15 @@ def test_uploads_ratings_and_votes_get_429_with_retry_after(tmp_path, colorizers
         assert pair.status_code == 201  # new pairs count as colorizations: 2 of 3
         assert client.post("/api/results", files={"file": ("p.jpg", gray_jpeg(1), "image/jpeg")}).status_code == 201
         refused = client.post("/api/results", files={"file": ("p.jpg", gray_jpeg(2), "image/jpeg")})
-        assert refused.status_code == 429 and int(refused.headers["retry-after"]) == 20
+        assert refused.status_code == 429 and 10 <= retry_after(refused) <= 20
         assert "too many uploads" in refused.json()["detail"]
 
         rate = [client.post(f"/api/results/{first['id']}/ratings", json={"stars": 4}) for _ in range(3)]
-        assert [r.status_code for r in rate] == [201, 201, 429] and int(rate[2].headers["retry-after"]) == 30
+        assert [r.status_code for r in rate] == [201, 201, 429] and 20 <= retry_after(rate[2]) <= 30
 
         vote_url = f"/api/comparisons/{pair.json()['id']}/vote"
         assert client.post(vote_url, json={"winner": "left"}).status_code == 201
         again = client.post(vote_url, json={"winner": "left"})
-        assert again.status_code == 429 and int(again.headers["retry-after"]) == 60
+        assert again.status_code == 429 and 50 <= retry_after(again) <= 60
         # Reading is never limited.
         assert all(client.get("/api/results").status_code == 200 for _ in range(20))

@@ -23,10 +23,12 @@ def tiny_model(seed: int = 0):
     return build_generator("pix2pix_unet", num_downs=5, num_filters=8)
 
 
-def tiny_colorizer(name: str, seed: int = 0, model=None):
+def tiny_colorizer(name: str, seed: int = 0, model=None, **options):
+    """A Colorizer on `tiny_model(seed)` (or `model`) at render size 64; `options` are InferenceOptions fields
+    (e.g. hint_reach=0 for a model that takes no colour hints)."""
     from colorize.infer import Colorizer
 
-    return Colorizer(model=model if model is not None else tiny_model(seed), name=name, render_size=64)
+    return Colorizer(model=model if model is not None else tiny_model(seed), name=name, render_size=64, **options)
 
 
 def encode(array: np.ndarray, fmt: str = "JPEG", **kwargs) -> bytes:

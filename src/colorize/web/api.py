@@ -15,7 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from colorize.images import ImageError
 from colorize.web.db import Result
+from colorize.web.hinting import HintedModel, HintError, read_hints_text
 from colorize.web.jobs import QueueFull
+from colorize.web.limits import client_key
 from colorize.web.processing import megapixels, process_upload
 from colorize.web.repository import AlreadyVoted
 from colorize.web.schemas import (
@@ -28,12 +30,14 @@ from colorize.web.schemas import (
     ModelOut,
     RatingIn,
     RatingOut,
+    RecolorizeIn,
     ResultOut,
     SessionOut,
     VoteIn,
     VoteOut,
 )
-from colorize.web.services import NotFound, WebServices, content_disposition, download_filename
+from colorize.web.services import NotFound, NotServed, WebServices, content_disposition, download_filename
+from colorize.web.views import rating_out, result_out
 
 router = APIRouter(prefix="/api")
 
@@ -58,25 +62,6 @@ def services(request: Request) -> WebServices:
 
 def owner(request: Request) -> str:
     return request.state.owner
-
-
-def result_out(row: Result, base: str | None = None) -> dict:
-    base = base or f"/api/results/{row.id}"
-    ratings = row.ratings
-    return {
-        "id": row.id, "upload_id": row.upload_id, "model": row.model, "model_hash": row.model_hash,
-        "created_at": row.created_at, "filename": row.upload.client_filename, "format": row.upload.format,
-        "width": row.upload.width, "height": row.upload.height, "seconds": round(row.seconds, 3),
-        "urls": {"original": f"{base}/original", "original_preview": f"{base}/original/preview",
-                 "image": f"{base}/image", "image_preview": f"{base}/image/preview", "download": f"{base}/download"},
-        "share_url": f"/#shared={row.share_token}" if row.share_token else None,
-        "rating": {
-            "count": len(ratings),
-            "mean": round(sum(r.stars for r in ratings) / len(ratings), 3) if ratings else None,
-            "last_stars": ratings[-1].stars if ratings else None,
-            "last_comment": ratings[-1].comment if ratings else None,
-        },
-    }
 
 
 def _busy(exc: QueueFull) -> HTTPException:
@@ -124,19 +109,26 @@ def list_models(request: Request):
 @router.post("/results", response_model=ResultOut, status_code=201, tags=["results"],
              summary="Upload a photo and colorize it",
              description="Multipart form with `file` (JPEG, PNG, WebP, BMP, TIFF or GIF; the type is sniffed from "
-                         "the bytes) and optionally `model`. Answers when the coloured image is ready. The stored "
-                         "original keeps the pixels only (orientation applied; no EXIF, GPS or maker notes).",
+                         "the bytes), optionally `model`, and optionally `hints`: colour hints as JSON text "
+                         '(`[{"x": 120, "y": 80, "color": "#c03020", "radius": 2}]`, pixels of the photo as '
+                         "displayed). Answers when the coloured image is ready. The stored original keeps the "
+                         "pixels only (orientation applied; no EXIF, GPS or maker notes).",
              responses=_errors(400, 403, 404, 408, 413, 422, 429, 503))
 async def create_result(
     request: Request,
     file: Annotated[UploadFile, File(description="the photo")],
     model: Annotated[str | None, Form(description="model name (see /api/models); empty: the default")] = None,
+    hints: Annotated[str | None, Form(description="colour hints as a JSON list; empty: automatic")] = None,
 ):
     svc = services(request)
     try:
         colorizer = svc.colorizer(model or None)
     except NotFound as exc:
         raise _not_found(exc) from exc
+    try:
+        guide = tuple(read_hints_text(hints, colorizer.name, colorizer.colorizer))
+    except HintError as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
     limit = svc.config.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
@@ -145,13 +137,47 @@ async def create_result(
         raise HTTPException(400, detail="the file is empty (0 bytes)")
     await _require_database(svc)
     try:
-        original, stored = await svc.jobs.run(process_upload, data, colorizer, svc.storage, svc.config.max_pixels,
-                                              cost=megapixels(data))
+        original, stored = await svc.jobs.run(process_upload, data, HintedModel(colorizer, guide) if guide else colorizer,
+                                              svc.storage, svc.config.max_pixels, cost=megapixels(data))
     except QueueFull as exc:
         raise _busy(exc) from exc
-    except ImageError as exc:
+    except (ImageError, HintError) as exc:
         raise HTTPException(422, detail=str(exc)) from exc
-    row = await run_in_threadpool(svc.record_upload, original, stored, file.filename or "", owner(request))
+    row = await run_in_threadpool(svc.record_upload, original, stored, file.filename or "", owner(request), guide)
+    return result_out(row)
+
+
+@router.post("/results/{result_id}/recolorize", response_model=ResultOut, tags=["results"],
+             summary="Colour the photo of this result again with colour hints (by the model that made it)",
+             description="The body lists the hints (none: the automatic result). The same hints give back the "
+                         "result made before (200); new ones make a new guided result (201). Too many hints, one "
+                         "outside the photo, a bad colour, or a model that takes no hints: 422, nothing stored.",
+             responses={201: {"model": ResultOut, "description": "a new guided result"},
+                        **_errors(403, 404, 409, 422, 429, 503)})
+async def recolorize(request: Request, response: Response, result_id: ResultId, body: RecolorizeIn):
+    svc = services(request)
+    await _require_database(svc)
+    try:
+        plan = await run_in_threadpool(svc.prepare_recolorization, result_id, owner(request), body.hints)
+    except NotFound as exc:
+        raise _not_found(exc) from exc
+    except NotServed as exc:
+        raise HTTPException(409, detail=str(exc)) from exc
+    except HintError as exc:
+        raise HTTPException(422, detail=str(exc)) from exc
+    if plan.existing is not None:
+        return result_out(plan.existing)
+    wait = svc.recolorize_limit.acquire(client_key(request.scope))  # only new work counts
+    if wait is not None:
+        raise HTTPException(429, detail=f"too many new colorizations from this address; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
+    try:
+        row = await svc.ensure_result(plan.upload_id, plan.original_file, plan.model, plan.hints)
+    except QueueFull as exc:
+        raise _busy(exc) from exc
+    except (ImageError, OSError) as exc:  # limits lowered since the upload, or its file is gone
+        raise HTTPException(409, detail=f"this upload cannot be colorized again: {exc}") from exc
+    response.status_code = 201
     return result_out(row)
 
 
@@ -257,7 +283,7 @@ for _kind in ("original", "original/preview", "image", "image/preview", "downloa
              summary="Rate your result (1-5 stars, optional comment)", responses=_errors(403, 404, 422, 429))
 def rate(request: Request, result_id: ResultId, body: RatingIn):
     try:
-        return services(request).add_rating(result_id, owner(request), body.stars, body.comment)
+        return rating_out(services(request).add_rating(result_id, owner(request), body.stars, body.comment))
     except NotFound as exc:
         raise _not_found(exc) from exc
 
@@ -266,7 +292,7 @@ def rate(request: Request, result_id: ResultId, body: RatingIn):
             summary="Every rating of your result, oldest first", responses=_errors(404))
 def list_ratings(request: Request, result_id: ResultId):
     try:
-        return services(request).ratings(result_id, owner(request))
+        return [rating_out(r) for r in services(request).ratings(result_id, owner(request))]
     except NotFound as exc:
         raise _not_found(exc) from exc
 

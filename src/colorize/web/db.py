@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -31,9 +32,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
 
-#: Where a colorization came from: the upload itself, or a blind comparison asking for a second model.
+#: Where a colorization came from: the upload itself, a blind comparison asking for a second model, or the owner's
+#: colour hints (a guided result).
 SOURCE_UPLOAD = "upload"
 SOURCE_COMPARISON = "comparison"
+SOURCE_GUIDED = "guided"
 WINNERS = ("left", "right", "tie")
 
 
@@ -70,7 +73,7 @@ class Upload(Base):
 
 
 class Result(Base):
-    """One colorization of an upload by one model."""
+    """One colorization of an upload by one model, automatic or guided by the owner's colour hints."""
 
     __tablename__ = "results"
 
@@ -86,14 +89,22 @@ class Result(Base):
     seconds: Mapped[float] = mapped_column(default=0.0)
     #: Capability for a read-only share link (`/api/shared/<token>`); None until the owner shares the result.
     share_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: The colour hints it was made with ([{"x", "y", "color", "radius"}], web/hinting.py); None: automatic.
+    hints: Mapped[list | None] = mapped_column(JSON, default=None)
+    #: SHA-256 of the canonical hints, "" for an automatic result: part of what makes a result unique.
+    hints_key: Mapped[str] = mapped_column(String(64), default="")
 
     upload: Mapped[Upload] = relationship(back_populates="results")
     ratings: Mapped[list[Rating]] = relationship(back_populates="result", order_by="Rating.id")
 
+    @property
+    def guided(self) -> bool:
+        return bool(self.hints_key)
+
     __table_args__ = (
         Index("ix_results_source_created", "source", "created_at"),
-        # One colorization per (upload, model weights), however many requests or server processes ask at once.
-        Index("uq_results_upload_model", "upload_id", "model_hash", unique=True),
+        # One colorization per (upload, model weights, hints), however many requests or server processes ask at once.
+        Index("uq_results_upload_model_hints", "upload_id", "model_hash", "hints_key", unique=True),
         Index("uq_results_share_token", "share_token", unique=True),
     )
 

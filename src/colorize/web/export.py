@@ -13,8 +13,10 @@ from colorize.web.config import ExportConfig
 from colorize.web.db import Database
 from colorize.web.ranking import leaderboard
 
+#: `guided`: the rated result was made with the user's colour hints (`hints`, a JSON list; empty: automatic).
 RATING_FIELDS = ("rating_id", "created_at", "result_id", "upload_id", "model", "model_hash", "stars", "comment",
-                 "image_width", "image_height", "upload_format", "upload_mode")
+                 "guided", "hints", "image_width", "image_height", "upload_format", "upload_mode")
+#: Votes are on automatic results only: blind comparisons never use a guided result.
 VOTE_FIELDS = ("vote_id", "created_at", "comparison_id", "upload_id", "left_model", "right_model", "left_model_hash",
                "right_model_hash", "winner", "winner_model")
 
@@ -31,7 +33,10 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _csv_safe(value):
-    """Visitor text (comments) as inert spreadsheet text: a leading apostrophe before a formula character."""
+    """Visitor text (comments) as inert spreadsheet text: a leading apostrophe before a formula character; a list
+    (the hints) as JSON text."""
+    if isinstance(value, list):
+        value = json.dumps(value, separators=(",", ":"))
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
     return value

@@ -9,8 +9,13 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from colorize.web.db import SOURCE_UPLOAD, Comparison, Rating, Result, Upload, Vote
+from colorize.web.db import SOURCE_GUIDED, SOURCE_UPLOAD, Comparison, Rating, Result, Upload, Vote
+from colorize.web.hinting import AUTOMATIC
 from colorize.web.processing import StoredOriginal, StoredResult
+
+#: What the owner's history lists: their uploads' results and the ones they guided with hints, not the extra
+#: colorizations made for blind comparisons.
+HISTORY_SOURCES = (SOURCE_UPLOAD, SOURCE_GUIDED)
 
 
 class AlreadyVoted(Exception):
@@ -18,7 +23,7 @@ class AlreadyVoted(Exception):
 
 
 class AlreadyColorized(Exception):
-    """Another request (or server process) stored this (upload, model) first; `existing` is its result."""
+    """Another request (or server process) stored this (upload, model, hints) first; `existing` is its result."""
 
     def __init__(self, existing: Result):
         super().__init__(existing.id)
@@ -26,31 +31,35 @@ class AlreadyColorized(Exception):
 
 
 def add_upload(session: Session, original: StoredOriginal, result: StoredResult, client_filename: str,
-               owner: str) -> Result:
+               owner: str, hints: list[dict] | None = None, hints_key: str = AUTOMATIC) -> Result:
+    """Store an upload with its first result (made with `hints`, the stored form of web/hinting.py, if any)."""
     upload = Upload(client_filename=client_filename, format=original.format, mode=original.mode,
                     width=original.width, height=original.height, num_bytes=original.num_bytes,
                     original_file=original.file, preview_file=original.preview_file, owner=owner)
     row = Result(upload=upload, model=result.model, model_hash=result.model_hash, source=SOURCE_UPLOAD,
-                 image_file=result.file, preview_file=result.preview_file, seconds=result.seconds)
+                 image_file=result.file, preview_file=result.preview_file, seconds=result.seconds,
+                 hints=hints, hints_key=hints_key)
     session.add_all([upload, row])
     session.commit()
     return get_result(session, row.id)
 
 
-def add_result(session: Session, upload_id: str, result: StoredResult, source: str) -> Result:
-    """Store a colorization; AlreadyColorized when one of this upload by these weights exists already."""
+def add_result(session: Session, upload_id: str, result: StoredResult, source: str,
+               hints: list[dict] | None = None, hints_key: str = AUTOMATIC) -> Result:
+    """Store a colorization; AlreadyColorized when one of this upload by these weights with these hints exists."""
     row = Result(upload_id=upload_id, model=result.model, model_hash=result.model_hash, source=source,
-                 image_file=result.file, preview_file=result.preview_file, seconds=result.seconds)
+                 image_file=result.file, preview_file=result.preview_file, seconds=result.seconds,
+                 hints=hints, hints_key=hints_key)
     session.add(row)
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        existing = find_result(session, upload_id, result.model_hash)
+        existing = find_result(session, upload_id, result.model_hash, hints_key)
         if existing is None:
             raise
         raise AlreadyColorized(existing) from None
-    return row
+    return get_result(session, row.id)
 
 
 def get_result(session: Session, result_id: str) -> Result | None:
@@ -63,8 +72,11 @@ def get_upload(session: Session, upload_id: str) -> Upload | None:
     return session.get(Upload, upload_id)
 
 
-def find_result(session: Session, upload_id: str, model_hash: str) -> Result | None:
-    stmt = select(Result).where(Result.upload_id == upload_id, Result.model_hash == model_hash)
+def find_result(session: Session, upload_id: str, model_hash: str, hints_key: str = AUTOMATIC) -> Result | None:
+    """The upload's result by these weights with these hints (by default: the automatic one), if made already."""
+    stmt = (select(Result).where(Result.upload_id == upload_id, Result.model_hash == model_hash,
+                                 Result.hints_key == hints_key)
+            .options(selectinload(Result.upload), selectinload(Result.ratings)))
     return session.scalars(stmt).first()
 
 
@@ -75,9 +87,10 @@ def get_shared_result(session: Session, share_token: str) -> Result | None:
 
 
 def recent_results(session: Session, owner: str, limit: int, offset: int = 0) -> list[Result]:
-    """The owner's latest colorizations of uploads (not the extra ones made for blind comparisons), newest first."""
+    """The owner's latest colorizations of uploads and guided ones (not the extra ones made for blind comparisons),
+    newest first."""
     stmt = (select(Result).join(Upload, Result.upload_id == Upload.id)
-            .where(Result.source == SOURCE_UPLOAD, Upload.owner == owner)
+            .where(Result.source.in_(HISTORY_SOURCES), Upload.owner == owner)
             .order_by(Result.created_at.desc(), Result.id.desc()).limit(limit).offset(offset)
             .options(selectinload(Result.upload), selectinload(Result.ratings)))
     return list(session.scalars(stmt))
@@ -94,18 +107,24 @@ def count_results(session: Session) -> int:
 
 def add_rating(session: Session, result: Result, stars: int, comment: str, owner: str) -> Rating:
     rating = Rating(result_id=result.id, stars=stars, comment=comment, model_hash=result.model_hash, owner=owner)
+    rating.result = result  # loaded now, so the answer can say whether the rated result was guided
     session.add(rating)
     session.commit()
     return rating
 
 
 def ratings_for(session: Session, result_id: str) -> list[Rating]:
-    return list(session.scalars(select(Rating).where(Rating.result_id == result_id).order_by(Rating.id)))
+    stmt = (select(Rating).where(Rating.result_id == result_id).order_by(Rating.id)
+            .options(selectinload(Rating.result)))
+    return list(session.scalars(stmt))
 
 
-def model_rating_stats(session: Session) -> dict[str, dict]:
-    """Per model weights hash: number of ratings, mean stars and how many of each star value."""
-    stmt = select(Rating.model_hash, Rating.stars, func.count()).group_by(Rating.model_hash, Rating.stars)
+def model_rating_stats(session: Session, guided: bool = False) -> dict[str, dict]:
+    """Per model weights hash: number of ratings, mean stars and how many of each star value; of its automatic
+    results, or with `guided` of the ones guided by hints (a rating of those is partly the user's own work)."""
+    kind = Result.hints_key != AUTOMATIC if guided else Result.hints_key == AUTOMATIC
+    stmt = (select(Rating.model_hash, Rating.stars, func.count()).join(Result, Rating.result_id == Result.id)
+            .where(kind).group_by(Rating.model_hash, Rating.stars))
     stats: dict[str, dict] = {}
     for model, stars, count in session.execute(stmt):
         entry = stats.setdefault(model, {"count": 0, "mean": None, "histogram": {str(s): 0 for s in range(1, 6)}})
@@ -203,7 +222,7 @@ def export_ratings(session: Session) -> list[dict]:
     return [
         {"rating_id": rating.id, "created_at": rating.created_at.isoformat(), "result_id": result.id,
          "upload_id": upload.id, "model": result.model, "model_hash": rating.model_hash, "stars": rating.stars,
-         "comment": rating.comment,
+         "comment": rating.comment, "guided": result.guided, "hints": result.hints or [],
          "image_width": upload.width, "image_height": upload.height, "upload_format": upload.format,
          "upload_mode": upload.mode}
         for rating, result, upload in session.execute(stmt)

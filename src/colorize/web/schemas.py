@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime, timezone
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StrictInt, field_validator
 
@@ -37,6 +37,23 @@ class RatingSummary(BaseModel):
     last_comment: str | None
 
 
+class HintOut(BaseModel):
+    x: float = Field(description="pixels from the left of the photo as displayed (EXIF rotation applied)")
+    y: float = Field(description="pixels from the top")
+    color: str = Field(description="#rrggbb")
+    radius: int = Field(description="half-side of the hint's square, in photo pixels")
+
+
+class RecolorizeIn(BaseModel):
+    # Any: each hint is read and checked by colorize.hints, whose messages say what is wrong with it.
+    hints: list[Any] = Field(
+        default_factory=list,
+        description='colour hints, e.g. [{"x": 120, "y": 80, "color": "#c03020", "radius": 2}]: x, y in pixels of '
+                    "the photo as displayed, color as #rrggbb, 'R,G,B' or [R, G, B], radius optional (default 2); "
+                    "at most 64; an empty list asks for the automatic result",
+    )
+
+
 class ResultOut(BaseModel):
     id: str
     upload_id: str
@@ -48,6 +65,8 @@ class ResultOut(BaseModel):
     width: int
     height: int
     seconds: float = Field(description="time the model took")
+    guided: bool = Field(description="made with the owner's colour hints (`hints`), not automatically")
+    hints: list[HintOut] = Field(description="the colour hints it was made with; empty: automatic")
     urls: ResultUrls
     share_url: str | None = Field(description="the read-only link the owner made, if any")
     rating: RatingSummary
@@ -71,6 +90,8 @@ class RatingOut(BaseModel):
     stars: int
     comment: str
     created_at: UtcDatetime
+    guided: bool = Field(description="the rated result was made with colour hints")
+    hints: list[HintOut] = Field(description="the rated result's colour hints; empty: automatic")
 
 
 class RatingStats(BaseModel):
@@ -85,7 +106,10 @@ class ModelOut(BaseModel):
     model_hash: str = Field(description="SHA-256 of the weights; ratings are counted per hash")
     served: bool = Field(description="installed on this server (otherwise known from past ratings only)")
     default: bool
-    ratings: RatingStats
+    takes_hints: bool = Field(description="accepts colour hints (POST /api/results/{id}/recolorize)")
+    ratings: RatingStats = Field(description="ratings of its automatic results")
+    guided_ratings: RatingStats = Field(description="ratings of its results guided by colour hints (partly the "
+                                                    "user's own work, so counted apart)")
 
 
 class ComparisonIn(BaseModel):
@@ -127,6 +151,8 @@ class LeaderboardEntry(BaseModel):
 
 
 class LeaderboardOut(BaseModel):
+    """Blind comparisons pit automatic results only: a guided result says as much about its user as its model."""
+
     method: Literal["bradley-terry"] = "bradley-terry"
     total_votes: int
     confidence: float = 0.95

@@ -14,23 +14,30 @@ import secrets
 import time
 import unicodedata
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 
+from colorize.hints import Hint
 from colorize.web import repository
 from colorize.web.config import ServeConfig
-from colorize.web.db import SOURCE_COMPARISON, Comparison, Database, Rating, Result, Vote, utcnow
+from colorize.web.db import SOURCE_COMPARISON, SOURCE_GUIDED, Comparison, Database, Rating, Result, Vote, utcnow
+from colorize.web.hinting import HintedModel, check_hints_fit, hints_key, read_hints, stored_hints
 from colorize.web.identity import weights_sha256
 from colorize.web.jobs import JobQueue
 from colorize.web.processing import ServedModel, StoredOriginal, StoredResult, megapixels, process_stored
 from colorize.web.ranking import leaderboard
+from colorize.web.ratelimit import RateLimiter
 from colorize.web.repository import AlreadyColorized
 from colorize.web.storage import Storage
 
 #: How many of the owner's latest uploads a blind comparison picks from when the client does not name one.
 COMPARISON_POOL = 50
+#: Colouring again with hints may run this many times faster than uploads (`uploads_per_minute`): the page asks
+#: after each edit, about once a second while someone works on a photo, and only new hints count.
+RECOLORIZE_RATE_FACTOR = 5
 #: Files younger than this are never orphans: their upload may still be on its way into the database.
 ORPHAN_GRACE = timedelta(hours=1)
 #: Browsers send `"`, CR and LF in a multipart file name as these escapes (HTML's form encoding); nothing else.
@@ -39,6 +46,22 @@ _FORM_ESCAPES = {"%22": '"', "%0D": "\r", "%0A": "\n"}
 
 class NotFound(LookupError):
     pass
+
+
+class NotServed(LookupError):
+    """The model that made a result is no longer installed, so it cannot colour that upload again."""
+
+
+@dataclass(frozen=True)
+class Recolorization:
+    """What a request for the upload behind a result, coloured with these hints, resolved to: the existing result,
+    or what a job needs to make it."""
+
+    upload_id: str
+    original_file: str
+    model: ServedModel
+    hints: tuple[Hint, ...]
+    existing: Result | None
 
 
 def display_filename(raw: str | None) -> str:
@@ -81,7 +104,9 @@ class WebServices:
         self.default_model = next(iter(self.colorizers))
         self.jobs = JobQueue(capacity=config.queue_size, workers=config.workers)
         self.random = random.Random()
-        self._inflight: dict[tuple[str, str], asyncio.Future] = {}
+        #: Per client address: new guided results a minute (each one is a colorization and two stored files).
+        self.recolorize_limit = RateLimiter(config.uploads_per_minute * RECOLORIZE_RATE_FACTOR)
+        self._inflight: dict[tuple[str, str, str], asyncio.Future] = {}
 
     # models -------------------------------------------------------------------------------------------------
     def colorizer(self, name: str | None) -> ServedModel:
@@ -93,19 +118,30 @@ class WebServices:
     def model_stats(self) -> list[dict]:
         with self.db.session() as session:
             stats = repository.model_rating_stats(session)
+            guided = repository.model_rating_stats(session, guided=True)
             names = repository.model_names(session)
         served = {m.weights_sha256: m.name for m in self.colorizers.values()}
-        hashes = list(served) + sorted(set(stats) - set(served))
+        hashes = list(served) + sorted((set(stats) | set(guided)) - set(served))
         return [{"name": served.get(h) or names.get(h, h), "model_hash": h, "served": h in served,
-                 "default": h == self.colorizers[self.default_model].weights_sha256, "ratings": stats.get(h, {})}
+                 "default": h == self.colorizers[self.default_model].weights_sha256,
+                 "takes_hints": bool(getattr(self.colorizers[served[h]].colorizer, "takes_hints", False))
+                 if h in served else False,
+                 "ratings": stats.get(h, {}), "guided_ratings": guided.get(h, {})}
                 for h in hashes]
+
+    def served_by_hash(self, model_hash: str) -> ServedModel:
+        for model in self.colorizers.values():
+            if model.weights_sha256 == model_hash:
+                return model
+        raise NotServed("the model that made this result is no longer installed on this server")
 
     # results ------------------------------------------------------------------------------------------------
     def record_upload(self, original: StoredOriginal, result: StoredResult, client_filename: str,
-                      owner: str) -> Result:
+                      owner: str, hints: tuple[Hint, ...] = ()) -> Result:
         with self.db.session() as session:
             try:
-                return repository.add_upload(session, original, result, display_filename(client_filename), owner)
+                return repository.add_upload(session, original, result, display_filename(client_filename), owner,
+                                             stored_hints(hints), hints_key(hints))
             except BaseException:
                 self.storage.delete(original.file, original.preview_file, result.file, result.preview_file)
                 raise
@@ -179,30 +215,49 @@ class WebServices:
             sides = [(m, repository.find_result(session, upload.id, m.weights_sha256)) for m in models]
             return upload.id, upload.original_file, sides
 
-    async def ensure_result(self, upload_id: str, original_file: str, model: ServedModel) -> Result:
-        """The upload coloured by `model`: made once however many requests ask at the same time (in this process
-        by sharing one task, across processes by the database's unique (upload, model hash) index)."""
-        key = (upload_id, model.weights_sha256)
+    # guided results --------------------------------------------------------------------------------------------
+    def prepare_recolorization(self, result_id: str, owner: str, items) -> Recolorization:
+        """The owner's result `result_id` asked for again with the hints `items` (the request's JSON list) by the
+        model that made it: checked (HintError, NotFound, NotServed) before anything is written."""
+        with self.db.session() as session:
+            row = self._owned_result(session, result_id, owner)
+            model = self.served_by_hash(row.model_hash)
+            hints = tuple(read_hints(items, model.name, model.colorizer))
+            check_hints_fit(hints, row.upload.width, row.upload.height)
+            existing = repository.find_result(session, row.upload_id, model.weights_sha256, hints_key(hints))
+            return Recolorization(row.upload_id, row.upload.original_file, model, hints, existing)
+
+    async def ensure_result(self, upload_id: str, original_file: str, model: ServedModel,
+                            hints: tuple[Hint, ...] = ()) -> Result:
+        """The upload coloured by `model` with `hints`: made once however many requests ask at the same time (in
+        this process by sharing one task, across processes by the database's unique (upload, model hash, hints)
+        index)."""
+        key = (upload_id, model.weights_sha256, hints_key(hints))
         task = self._inflight.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._colorize_stored(upload_id, original_file, model))
+            task = asyncio.ensure_future(self._colorize_stored(upload_id, original_file, model, hints))
             self._inflight[key] = task
             task.add_done_callback(lambda _: self._inflight.pop(key, None))
         # shield: one impatient client going away must not cancel the work the others wait for.
         return await asyncio.shield(task)
 
-    async def _colorize_stored(self, upload_id: str, original_file: str, model: ServedModel) -> Result:
-        stored = await self.jobs.run(process_stored, original_file, model, self.storage, self.config.max_pixels,
+    async def _colorize_stored(self, upload_id: str, original_file: str, model: ServedModel,
+                               hints: tuple[Hint, ...]) -> Result:
+        colorizer = HintedModel(model, hints) if hints else model
+        stored = await self.jobs.run(process_stored, original_file, colorizer, self.storage, self.config.max_pixels,
                                      cost=await run_in_threadpool(self.storage_megapixels, original_file))
-        return await run_in_threadpool(self._record_result, upload_id, stored)
+        return await run_in_threadpool(self._record_result, upload_id, stored, hints)
 
     def storage_megapixels(self, name: str) -> float:
         return megapixels(self.storage.path(name))
 
-    def _record_result(self, upload_id: str, stored: StoredResult) -> Result:
+    def _record_result(self, upload_id: str, stored: StoredResult, hints: tuple[Hint, ...] = ()) -> Result:
+        # An automatic result made here is a blind comparison's second model (or the owner removing every hint).
+        source = SOURCE_GUIDED if hints else SOURCE_COMPARISON
         with self.db.session() as session:
             try:
-                return repository.add_result(session, upload_id, stored, SOURCE_COMPARISON)
+                return repository.add_result(session, upload_id, stored, source, stored_hints(hints),
+                                             hints_key(hints))
             except AlreadyColorized as exc:  # another server process got there first: keep its result
                 self.storage.delete(stored.file, stored.preview_file)
                 return exc.existing

@@ -1,25 +1,16 @@
-// The page: upload -> progress -> before/after slider -> download and rate; history; blind pairs; leaderboard.
+// The page: upload -> progress -> before/after slider -> colour hints, download and rate; history; blind pairs;
+// leaderboard.
 // Everything a user or the server wrote (file names, comments, model names) is inserted as text, never as HTML.
 
 import { ApiError, deleteResource, getJSON, postJSON, uploadPhoto } from "./api.js";
+import { $, el } from "./dom.js";
+import { setupHintEditor } from "./hints.js";
+import { showLeaderboard } from "./leaderboard.js";
 import { setupSlider } from "./slider.js";
 
-const $ = (id) => document.getElementById(id);
-
-const state = { models: [], maxUploadMb: 20, current: null, pair: null, shared: false };
+const state = { models: [], hintModels: new Set(), maxUploadMb: 20, current: null, pair: null, shared: false };
 // The before/after box keeps the photo's shape within these bounds; object-fit shows any stranger photo inside it.
 const MAX_BOX_RATIO = 4;
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key === "dataset") Object.assign(node.dataset, value);
-    else node.setAttribute(key, value);
-  }
-  for (const child of children) node.append(child);
-  return node;
-}
 
 const starText = (n) => "★".repeat(n) + "☆".repeat(5 - n);
 
@@ -120,6 +111,7 @@ function setupDropzone() {
 
 // --- result ----------------------------------------------------------------------------------------------------
 let slider;
+let hintEditor;
 
 function loadImage(img, src) {
   return new Promise((resolve) => {
@@ -140,19 +132,35 @@ async function showResult(result, { shared = false } = {}) {
     loadImage($("after-img"), result.urls.image_preview),
     loadImage($("before-img"), result.urls.original_preview),
   ]);
-  $("result-name").textContent = result.filename || "Your photo";
-  const when = new Date(result.created_at).toLocaleString();
-  $("result-info").textContent =
-    `${result.width} × ${result.height} px · model ${result.model} · ${result.seconds.toFixed(1)} s · ${when}`;
-  $("download").href = result.urls.download;
-  showRating(result.rating);
-  // A shared result is read-only: rating, sharing and deleting are the owner's.
+  describeResult(result);
+  // A shared result is read-only: rating, sharing, deleting and colour hints are the owner's.
   for (const id of ["rating-form", "share", "delete"]) $(id).hidden = shared;
-  $("share-status").hidden = !result.share_url;
-  if (result.share_url) $("share-link").value = new URL(result.share_url, location.href).href;
+  hintEditor.show(result, { editable: !shared, takesHints: state.hintModels.has(result.model) });
   $("result").hidden = false;
   // "start", not "nearest": for a tall (portrait) photo, "nearest" aligns the bottom and cuts off the top.
   $("result").scrollIntoView({ block: "start", behavior: "smooth" });
+}
+
+function describeResult(result) {
+  $("result-name").textContent = result.filename || "Your photo";
+  const when = new Date(result.created_at).toLocaleString();
+  const guided = result.guided ? ` · ${hintCount(result)}` : "";
+  $("result-info").textContent =
+    `${result.width} × ${result.height} px · model ${result.model}${guided} · ${result.seconds.toFixed(1)} s · ${when}`;
+  $("download").href = result.urls.download;
+  showRating(result.rating);
+  $("share-status").hidden = !result.share_url;
+  if (result.share_url) $("share-link").value = new URL(result.share_url, location.href).href;
+}
+
+const hintCount = (result) => `${result.hints.length} colour hint${result.hints.length === 1 ? "" : "s"}`;
+
+/** The hint editor made `result` from the shown one: swap the image in place (no scrolling, hints kept). */
+async function refreshResult(result) {
+  state.current = result;
+  await loadImage($("after-img"), result.urls.image_preview);
+  describeResult(result);
+  history.replaceState(null, "", `#result=${result.id}`);
 }
 
 function paintStars(value) {
@@ -299,6 +307,7 @@ function historyItem(result) {
     el("span", { class: "h-meta" }, `${new Date(result.created_at).toLocaleString()} · ${result.model}`),
     rating,
   ];
+  if (result.guided) children.splice(2, 0, el("span", { class: "guided-tag" }, `Guided: ${hintCount(result)}`));
   if (result.rating.last_comment) children.push(el("span", { class: "h-comment" }, `“${result.rating.last_comment}”`));
   const button = el("button", { type: "button", class: "history-open", "data-id": result.id }, ...children);
   button.addEventListener("click", () => openResult(result.id));
@@ -354,28 +363,7 @@ async function vote(winner) {
 async function loadLeaderboard() {
   try {
     const [board, models] = await Promise.all([getJSON("/api/leaderboard"), getJSON("/api/models")]);
-    $("board-votes-card").hidden = state.models.length < 2 && board.total_votes === 0;
-    $("board-total").textContent = String(board.total_votes);
-    $("board-votes").replaceChildren(...board.models.map((m) => el("tr", {},
-      el("td", {}, String(m.rank)), el("td", { title: `weights ${m.model_hash}` }, m.model),
-      el("td", {}, m.score.toFixed(0)),
-      el("td", {}, m.votes ? `${m.ci_low.toFixed(0)}–${m.ci_high.toFixed(0)}` : "–"),
-      el("td", {}, `${m.wins}–${m.losses}–${m.ties}`), el("td", {}, String(m.votes)))));
-    $("board-ratings").replaceChildren(...models.map((m) => {
-      const r = m.ratings || {};
-      const counts = [1, 2, 3, 4, 5].map((s) => r.histogram?.[String(s)] ?? 0);
-      const most = Math.max(1, ...counts);
-      const spread = el("span", { class: "spark", "aria-label": `ratings per star: ${counts.join(", ")}` },
-        ...counts.map((c) => {
-          const bar = el("span");
-          bar.style.height = `${Math.max(4, (c / most) * 100)}%`;
-          return bar;
-        }));
-      const label = m.name + (m.default ? " (default)" : "") + (m.served ? "" : " (retired)");
-      return el("tr", {}, el("td", { title: `weights ${m.model_hash}` }, label),
-        el("td", {}, r.mean != null ? `${r.mean.toFixed(2)} ★` : "–"), el("td", {}, String(r.count || 0)),
-        el("td", {}, spread));
-    }));
+    showLeaderboard(board, models, { offerVotes: state.models.length >= 2 });
   } catch (err) {
     showError(errorText(err));
   }
@@ -384,6 +372,11 @@ async function loadLeaderboard() {
 // --- start -----------------------------------------------------------------------------------------------------
 async function init() {
   slider = setupSlider($("compare"), $("slider"));
+  hintEditor = setupHintEditor({
+    compare: $("compare"), layer: $("hint-layer"), image: $("after-img"), toggle: $("hints-toggle"),
+    tools: $("hint-tools"), color: $("hint-color"), add: $("hint-add"), remove: $("hint-remove"),
+    undo: $("hint-undo"), recolorize: $("recolorize"), status: $("hint-status"),
+  }, { onResult: refreshResult, onError: (err) => showError(errorText(err)) });
   for (const tab of TABS) $(`tab-${tab}`).addEventListener("click", () => showTab(tab));
   $("error-close").addEventListener("click", hideError);
   // The current result stays until a new photo is actually chosen: cancelling the file dialog changes nothing.
@@ -401,7 +394,8 @@ async function init() {
   setupRating();
 
   try {
-    const health = await getJSON("/api/health");
+    const [health, models] = await Promise.all([getJSON("/api/health"), getJSON("/api/models")]);
+    state.hintModels = new Set(models.filter((m) => m.served && m.takes_hints).map((m) => m.name));
     state.models = health.models;
     state.maxUploadMb = health.max_upload_mb;
     $("limit-mb").textContent = String(health.max_upload_mb);
