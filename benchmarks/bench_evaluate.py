@@ -10,18 +10,27 @@ clock and the process's CPU time (all threads), one torch thread unless --thread
 the public API (`CompareConfig`, `run_compare`), so the same script times older code too:
 `PYTHONPATH=OLD_CHECKOUT/src python benchmarks/bench_evaluate.py --no-stages`; run the two side by side for a ratio.
 Paths are relative to the repository root (../shared/datasets/... by default).
+
+`--json PATH` also writes a benchmark report (`benchmarks/bench_report.py`) with the tables "compare" (the end to
+end run against the 4-minute target) and "stages" (ms per photo), which `scripts/doc_tables.py` renders:
+
+    python benchmarks/bench_evaluate.py --threads 1 --json docs/reports/bench-evaluate.json
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
+from bench_report import Report, add_arguments
+
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = REPO / "../shared/datasets"
+TARGET_MINUTES = 4.0  # issue 18: compare gray mean-ab default on 400 photos, both resolutions, with fd_efflite0
 
 
 def photo_folder(folder: Path, n_photos: int, bsds: Path, extra: Path) -> Path:
@@ -49,7 +58,7 @@ class Clock:
         return out
 
 
-def bench_stages(folder: Path, n_photos: int, size: int) -> None:
+def bench_stages(folder: Path, n_photos: int, size: int) -> list[list]:
     """Per-photo cost of each step of the evaluation loop, on its own, for the models of the compare section."""
     from colorize import evaluate as ev
     from colorize import metrics
@@ -81,15 +90,20 @@ def bench_stages(folder: Path, n_photos: int, size: int) -> None:
     print(f"stages, {len(paths)} photos, {size}x{size} + full resolution, ms per photo (both resolutions; metrics "
           "summed over the 3 models; ciede2000 pays for the Lab that the cast reuses, and the first model for the "
           "real photo's Lab and SSIM moments):")
-    print("| stage | wall ms | CPU ms |")
-    print("| --- | ---: | ---: |")
-    for name in clock.wall:
-        print(f"| {name} | {clock.wall[name] / per_photo * 1000:.1f} | {clock.cpu[name] / per_photo * 1000:.1f} |")
-    total_wall, total_cpu = sum(clock.wall.values()), sum(clock.cpu.values())
-    print(f"| total | {total_wall / per_photo * 1000:.1f} | {total_cpu / per_photo * 1000:.1f} |")
+    rows = [[name, round(clock.wall[name] / per_photo * 1000, 1), round(clock.cpu[name] / per_photo * 1000, 1)]
+            for name in clock.wall]
+    total_cpu = sum(clock.cpu.values())
+    rows = [[*row, f"{clock.cpu[row[0]] / total_cpu * 100:.0f} %"] for row in rows]
+    rows.append(["total", round(sum(clock.wall.values()) / per_photo * 1000, 1), round(total_cpu / per_photo * 1000, 1),
+                 "100 %"])
+    print("| stage | wall ms | CPU ms | share of CPU |")
+    print("| --- | ---: | ---: | ---: |")
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    return rows
 
 
-def bench_compare(folder: Path, size: int, out: Path) -> None:
+def bench_compare(folder: Path, size: int, out: Path) -> list:
     from colorize.evaluate import CompareConfig, run_compare
 
     wall, cpu = time.perf_counter(), time.process_time()
@@ -99,6 +113,11 @@ def bench_compare(folder: Path, size: int, out: Path) -> None:
     n = len(result.photos.paths)
     print(f"compare gray mean-ab default, {n} photos, {size}x{size} + full resolution + fd_efflite0: "
           f"{wall:.1f} s wall ({wall / 60:.2f} min, {wall / n * 1000:.0f} ms/photo), {cpu:.1f} s CPU")
+    skipped = len(result.photos.skipped_grayscale)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # kB on Linux
+    return [f"`compare gray mean-ab default`, {size}x{size} + full resolution + fd_efflite0", n, skipped,
+            round(wall / 60, 2), round(wall), round(cpu), round(wall / n * 1000), f"{rss:.1f} GB",
+            "yes" if wall / 60 < TARGET_MINUTES else "no"]
 
 
 def bench_mean_ab(data: Path) -> None:
@@ -124,24 +143,30 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "colorize-bench-evaluate")
     parser.add_argument("--mean-ab", action="store_true", help="recompute the built-in mean ab (takes minutes)")
     parser.add_argument("--mean-ab-data", type=Path, default=DATASETS / "imagenet-sample/train")
+    add_arguments(parser)
     args = parser.parse_args()
 
     import torch
 
     torch.set_num_threads(args.threads)
+    report = Report("bench_evaluate", torch.get_num_threads(), args.machine_note)
     with tempfile.TemporaryDirectory() as tmp:
         folder = photo_folder(Path(tmp), max(args.photos, args.stage_photos), args.bsds.resolve(),
                               args.extra.resolve())
         if args.stages:
-            bench_stages(folder, args.stage_photos, args.size)
+            report.table("stages", [f"stage ({args.stage_photos} photos, ms per photo, both resolutions)", "wall ms",
+                                    "CPU ms", "share of CPU"], bench_stages(folder, args.stage_photos, args.size))
         if args.compare:
             limited = Path(tmp) / "compare"
             limited.mkdir()
             for link in sorted(folder.glob("*"))[: args.photos]:
                 (limited / link.name).symlink_to(link.resolve())
-            bench_compare(limited, args.size, args.out)
+            row = bench_compare(limited, args.size, args.out)
+            report.table("compare", ["run", "photos scored", "grayscale skipped", "wall min", "wall s", "CPU s",
+                                     "wall ms/photo", "peak RSS", f"under {TARGET_MINUTES:.0f} min"], [row])
     if args.mean_ab:
         bench_mean_ab(args.mean_ab_data.resolve())
+    report.write(args.json)
 
 
 if __name__ == "__main__":

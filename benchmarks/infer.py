@@ -19,6 +19,12 @@ src/colorize/weights/default.safetensors when it exists, else a randomly initial
 on the weights). Photos come from --data (BSDS500 val by default, relative to the repository root).
 
 The machine is shared: the load average is printed before and after, and numbers can move by 2x with it.
+
+`--json PATH` also writes a benchmark report (`benchmarks/bench_report.py`) with the tables "speed" (the row per
+backend), "targets" (the default backend against the issue's targets) and "stages" (the 12 MP breakdown), which
+`scripts/doc_tables.py` renders into README.md:
+
+    python benchmarks/infer.py --threads 1 --skip-spin-row --json docs/reports/infer.json
 """
 
 from __future__ import annotations
@@ -35,10 +41,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_report import Report, add_arguments
+
 REPO = Path(__file__).resolve().parents[1]
 BACKENDS = {"auto": ("auto", "fp32"), "torch-fp32": ("torch", "fp32"), "torch-bf16": ("torch", "bf16"),
             "onnxruntime": ("onnx", "fp32")}
 TARGETS_MS = {"256px": 40.0, "12mp_colour": 1000.0}
+TARGET_RSS_MB = 2048
+LABELS = {"auto": "**auto (default)**", "torch-fp32": "torch fp32", "torch-bf16": "torch bf16 autocast",
+          "onnxruntime": "onnx (asked for)", "torch-fp32 spin": "torch fp32, OpenMP spinning"}
 
 
 def _peak_rss_mb() -> float:
@@ -218,6 +229,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--threads", type=int, default=0, help="torch/onnxruntime threads; 0 = torch default")
     parser.add_argument("--skip-spin-row", action="store_true", help="skip the torch-fp32 row with OpenMP spinning")
+    add_arguments(parser)
     parser.add_argument("--section", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--backend", default="torch-fp32", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", nargs="+", default=["256px", "12mp_colour", "12mp_gray"], help=argparse.SUPPRESS)
@@ -238,6 +250,7 @@ def main() -> None:
     import torch
 
     threads = args.threads or torch.get_num_threads()
+    report = Report("infer", threads, args.machine_note)
     print(f"colorize inference benchmark: torch {torch.__version__}, threads {threads}, "
           f"{os.cpu_count()} CPUs, load average before {os.getloadavg()[0]:.1f} (shared machine)")
     print(f"photos: {args.data}; render size {args.render_size}; JPEG q95 out\n")
@@ -279,7 +292,13 @@ def main() -> None:
           "it; 'spin' = OpenMP's default busy-waiting. '1st call' = the warm-up 256 px call, which builds the "
           "engine (auto: exports the ONNX graph, or reads it from the cache).")
     print(f"targets: 256 px < {TARGETS_MS['256px']:.0f} ms, 12 MP < {TARGETS_MS['12mp_colour']:.0f} ms, "
-          f"peak RSS for 12 MP < 2048 MB.")
+          f"peak RSS for 12 MP < {TARGET_RSS_MB} MB.")
+    report.table("speed", ["backend", "256 px ms", "256 px CPU ms", "256 px vs fp32", "first call ms",
+                           "12 MP colour ms", "12 MP CPU ms", "12 MP vs fp32", "12 MP gray ms", "folder photos/s",
+                           "folder vs fp32", "peak RSS 256 px / 12 MP"],
+                 [speed_row(label, row, folder[label], ref, ref_folder) for label, row in latency.items()])
+    first = rows[0][0]
+    report.table("targets", ["target", LABELS.get(first, first).strip("*"), "met"], target_rows(latency[first]))
     print(f"folder: {folder[rows[0][0]]['photos']} photos from {args.data.name}, batch {args.batch_size}, "
           "decode + colorize + JPEG write per photo")
 
@@ -287,7 +306,32 @@ def main() -> None:
     print(f"\n12 MP colour photo, default backend, stage medians ({stages.pop('torch threads')} torch threads):")
     for name, (ms, cpu_ms) in stages.items():
         print(f"  {name:<34} {ms:8.1f} ms  (cpu {cpu_ms:6.1f} ms)")
+    report.table("stages", ["stage of a 12 MP colour photo (default backend)", "ms", "CPU ms"],
+                 [[name, round(ms), round(cpu_ms)] for name, (ms, cpu_ms) in stages.items()])
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+    report.write(args.json)
+
+
+def speed_row(label: str, row: dict, fold: dict, ref: dict | None, ref_folder: dict | None) -> list:
+    """One backend's row of the report's "speed" table (times in ms, rounded as printed)."""
+
+    def vs(key: str, reference: dict | None, value: dict) -> str | None:
+        return _ratio(value[key], reference[key]) if reference and reference is not value else None
+
+    return [LABELS.get(label, label), round(row["256px"], 1), round(row["256px_cpu"]), vs("256px", ref, row),
+            round(row["first_call"]), round(row["12mp_colour"]), round(row["12mp_colour_cpu"]),
+            vs("12mp_colour", ref, row), round(row["12mp_gray"]), round(fold["images_per_s"], 1),
+            vs("images_per_s", ref_folder, fold), f"{row['rss_256']:.0f} / {row['rss_12mp']:.0f} MB"]
+
+
+def target_rows(row: dict) -> list[list]:
+    """The issue's targets against one backend's measurements (the first row: `auto` unless --backends says)."""
+    checks = [(f"256 px photo end to end < {TARGETS_MS['256px']:.0f} ms", row["256px"], TARGETS_MS["256px"], "ms"),
+              (f"12 MP colour photo end to end < {TARGETS_MS['12mp_colour'] / 1000:.0f} s", row["12mp_colour"],
+               TARGETS_MS["12mp_colour"], "ms"),
+              (f"peak RSS with a 12 MP photo < {TARGET_RSS_MB / 1024:.0f} GB", row["rss_12mp"], TARGET_RSS_MB, "MB")]
+    return [[name, f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}", "yes" if value < limit else "no"]
+            for name, value, limit, unit in checks]
 
 
 if __name__ == "__main__":

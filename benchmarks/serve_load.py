@@ -14,6 +14,11 @@ it asks again at once. Then --oversize-clients clients post a --oversize-mb body
 or 429/503 with Retry-After came back. Every request goes to 127.0.0.1 only; the run is bounded by --seconds plus
 one request timeout. Photos come from --data (relative to the repository root), scaled to --megapixels and turned
 gray; synthetic ones if the folder is missing.
+
+It also prints the CPU time per completed result of the server and of the clients (this script), and how many
+cores everything else on the machine used meanwhile: on a shared machine, results/s says little without it.
+--json PATH writes the run as a row of a benchmark report (benchmarks/bench_report.py; README's web table comes
+from docs/reports/serve-load.json); a row with other settings already in that file is kept.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import shutil
 import signal
+import os
 import socket
 import statistics
 import subprocess
@@ -31,6 +38,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import bench_report
 
 import numpy as np
 from PIL import Image
@@ -74,6 +83,26 @@ def rss_mb(pid: int, field: str) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used (all cores; idle and iowait excluded), from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return float("nan")
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    guest = sum(values[8:10])  # already counted in user and nice
+    return (sum(values) - idle - guest) / os.sysconf("SC_CLK_TCK")
 
 
 def start_server(args, storage: Path, port: int, log) -> subprocess.Popen:
@@ -188,6 +217,35 @@ def post_oversize(url: str, clients: int, megabytes: float) -> dict[str, int]:
     return outcomes
 
 
+COLUMNS = ["queue", "workers", "clients", "retry", "rate limits", "results/s", "p50 s", "p95 s", "completed",
+           "refused", "errors", "oversize posts", "server CPU ms/result", "peak MB"]
+
+
+def write_report(report: bench_report.Report, args, rate: float, lat: list[float], stats: dict, oversize: dict,
+                 peak: float, server_ms: float, others: float) -> None:
+    """Add this run as a row of table `args.table` in the report at `args.json`; rows of the report with other
+    settings stay (so one file can hold e.g. the default run and a small-queue run), each with its command."""
+    settings = [args.queue_size, args.workers, args.clients, args.retry, "on" if args.rate_limits else "off"]
+    answers = ", ".join(f"{n} x {status}" for status, n in sorted(oversize.items())) or None
+    row = settings + [round(rate, 2), round(percentile(lat, 50), 2), round(percentile(lat, 95), 2), stats["ok"],
+                      stats["refused"], stats["errors"], answers, round(server_ms), round(peak)]
+    report.note = (f"{args.seconds:g} s of {args.megapixels:g} MP gray JPEGs; meanwhile other processes used "
+                   f"{others:.2f} of the {os.cpu_count()} cores" + (f"; {args.machine_note}" if args.machine_note
+                                                                    else ""))
+    rows = [row]
+    commands = [report.command]
+    if args.json.is_file():
+        old = json.loads(args.json.read_text())
+        table = old.get("tables", {}).get(args.table)
+        if old.get("benchmark") == "serve_load" and table and table["columns"] == COLUMNS:
+            kept = [r for r in table["rows"] if r[:len(settings)] != settings]
+            rows = kept + rows
+            commands = [c for c in old.get("command", "").split(" ; ") if c and c != report.command] + commands
+    report.command = " ; ".join(commands)
+    report.table(args.table, COLUMNS, rows)
+    report.write(args.json)
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
@@ -207,8 +265,13 @@ def main() -> int:
     parser.add_argument("--rate-limits", action="store_true", help="keep the server's per-client rate limits on")
     parser.add_argument("--oversize-clients", type=int, default=6, help="clients posting an oversize body at once")
     parser.add_argument("--oversize-mb", type=float, default=25.0, help="size of each oversize body")
+    parser.add_argument("--table", default="web", help="name of the table in the --json report")
+    bench_report.add_arguments(parser)
     args = parser.parse_args()
 
+    # Made now: the report's time and first load average are the run's start (it imports torch: only with --json).
+    report = (bench_report.Report("serve_load", threads=max(1, (os.cpu_count() or 1) // args.workers))
+              if args.json else None)
     data = args.data if args.data.is_absolute() else (REPO / args.data).resolve()
     photos = make_photos(data, 24, args.megapixels)
     sizes = [Image.open(io.BytesIO(p)).size for p in photos]
@@ -237,7 +300,9 @@ def main() -> int:
             sampler.start()
             print(f"server: {url}, workers {args.workers}, queue {args.queue_size}, idle RSS {idle_rss:.0f} MB; "
                   f"{args.clients} clients for {args.seconds:g} s, retry {args.retry} ...", flush=True)
+            cpu_before = (cpu_seconds(proc.pid), time.process_time(), machine_busy_seconds(), time.monotonic())
             stats = run_clients(url, photos, args.clients, args.seconds, retry_now=args.retry == "now")
+            cpu_after = (cpu_seconds(proc.pid), time.process_time(), machine_busy_seconds(), time.monotonic())
             oversize = post_oversize(url, args.oversize_clients, args.oversize_mb) if args.oversize_clients else {}
             sampler_stop.set()
             peak = rss_mb(proc.pid, "VmHWM")
@@ -253,7 +318,11 @@ def main() -> int:
             log_path.unlink(missing_ok=True)
 
     lat = stats["latencies"]
-    print(f"completed: {stats['ok']} colorizations in {stats['wall']:.1f} s = {stats['ok'] / stats['wall']:.2f} req/s")
+    server_cpu, client_cpu, busy, wall = (after - before for after, before in zip(cpu_after, cpu_before))
+    others = max(0.0, busy - server_cpu - client_cpu) / wall  # cores used by everything else on the machine
+    per_result = 1000 / max(1, stats["ok"])
+    rate = stats["ok"] / stats["wall"]
+    print(f"completed: {stats['ok']} colorizations in {stats['wall']:.1f} s = {rate:.2f} req/s")
     print(f"latency: p50 {percentile(lat, 50):.2f} s, p95 {percentile(lat, 95):.2f} s, max {max(lat, default=0):.2f} s "
           f"(model time per photo: median {statistics.median(stats['model_seconds'] or [0]):.2f} s)")
     print(f"answers by status: {dict(sorted(stats['statuses'].items()))}")
@@ -264,6 +333,11 @@ def main() -> int:
         print(f"oversize: {args.oversize_clients} clients x {args.oversize_mb:g} MB at once -> {oversize}")
     print(f"server memory: idle {idle_rss:.0f} MB, peak {peak:.0f} MB (VmHWM; sampled max {peak_sampled:.0f} MB), "
           f"after the run {final_rss:.0f} MB")
+    print(f"CPU per completed result: server {server_cpu * per_result:.0f} ms, clients {client_cpu * per_result:.0f} ms; "
+          f"the server used {server_cpu / wall:.2f} cores, the clients {client_cpu / wall:.2f}, everything else on "
+          f"the machine {others:.2f} (of {os.cpu_count()})")
+    if args.json:
+        write_report(report, args, rate, lat, stats, oversize, peak, server_cpu * per_result, others)
     clean_oversize = set(oversize) <= {"413"}
     return 1 if stats["errors"] or stats["no_retry_after"] or not clean_oversize else 0
 

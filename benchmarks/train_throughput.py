@@ -9,6 +9,10 @@ two so both see the same machine load, and prints the ratio. `--profile` prints 
 
     python benchmarks/train_throughput.py --steps 2 [--size 256] [--batch-size 16] [--generators pix2pix_unet ...]
     python benchmarks/train_throughput.py --steps 1 --size 128 --generators efficientnet_lite0 --profile
+    python benchmarks/train_throughput.py --threads 2 --stages gan --json docs/reports/train-throughput-2threads.json
+
+`--json PATH` also writes the rows as a benchmark report (`benchmarks/bench_report.py`), one table per stage
+("gan", "pretrain"), which `scripts/doc_tables.py` renders into README.md.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from bench_report import Report, add_arguments
 
 from colorize.data import batch_to_model_space, decode_square
 from colorize.images import find_images
@@ -139,8 +144,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: a shared machine)")
     parser.add_argument("--profile", action="store_true", help="also profile one GAN step of each generator")
     parser.add_argument("--profile-rows", type=int, default=15)
+    add_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    report = Report("train_throughput", torch.get_num_threads(), args.machine_note)
+    stage_names = {"gan": "GAN", "pretrain": "L1 pretrain"}
+    rows: dict[str, list[list]] = {stage: [] for stage in args.stages}
 
     batch = load_batch(args.data, args.size, args.batch_size)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.size} px, batch {args.batch_size}; "
@@ -155,8 +164,14 @@ def main() -> None:
                 rate, reference_rate = side_by_side(step, reference, batch, args.steps)
                 print(f"{arch:<20} {stage:<9} {resolved:<12} {rate:>9.2f} {reference_rate:>10.2f} "
                       f"{rate / reference_rate:>6.2f}x", flush=True)
+                rows[stage].append([arch, stage_names[stage], resolved, round(rate, 2), round(reference_rate, 2),
+                                    f"{rate / reference_rate:.2f}x"])
         if args.profile:
             profile_gan_step(arch, args.size, args.variants[0], batch, args.profile_rows)
+    columns = ["generator", "step", "precision", "`colorize train` img/s", "plain fp32 img/s", "ratio"]
+    for stage, stage_rows in rows.items():
+        report.table(stage, columns, stage_rows)
+    report.write(args.json)
 
 
 if __name__ == "__main__":

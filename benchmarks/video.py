@@ -19,6 +19,13 @@ decoded and scored against the true colour frames:
   - frames/s of the whole `colorize_video` run (decode, network, stabilisation, full-resolution join, H.264
     encode at the default crf 18, preset veryfast), best of --repeats runs.
 The machine is shared: the load average is printed, and speeds can move by 2x with it.
+
+`--json PATH` also writes a benchmark report (`benchmarks/bench_report.py`): the table "clips" (the row per clip
+and size above, and their mean) and, with --sweep / --sweep-no-flow, "strengths" (means over the clips per path),
+which `scripts/doc_tables.py` renders into README.md:
+
+    python benchmarks/video.py --json docs/reports/video.json
+    python benchmarks/video.py --sizes 240 --repeats 1 --sweep 0.5 0.95 --sweep-no-flow --json docs/reports/video-strengths.json
 """
 
 from __future__ import annotations
@@ -31,7 +38,10 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from bench_report import Report, add_arguments
+
 REPO = Path(__file__).resolve().parents[1]
+CLIP_NAMES = {"pan_zoom": "pan and zoom", "object": "moving object", "cuts": "cuts"}
 ASPECT = 16 / 9
 FPS = 24
 
@@ -213,6 +223,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch, onnxruntime and codec threads")
     parser.add_argument("--repeats", type=int, default=2, help="timed runs of each path (best counts)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="generator; default: the bundled model")
+    parser.add_argument("--sweep", type=float, nargs="+", default=[], metavar="S",
+                        help="also colorize every clip at these strengths (a table of means: flicker, PSNR gain)")
+    parser.add_argument("--sweep-no-flow", action="store_true",
+                        help="also colorize every clip at the main strength without the flow")
+    add_arguments(parser)
     args = parser.parse_args()
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -229,14 +244,20 @@ def main() -> int:
         raise SystemExit(f"need 6 photos in {args.photos}, found {len(paths)}")
     photos = [np.asarray(Image.open(path).convert("RGB")) for path in paths]
     strength = VideoConfig().stabilize if args.stabilize is None else args.stabilize
+    # The paths each clip is colorized by: (label, --stabilize, flow). The first two make the main table.
+    runs = [("per frame", 0.0, True), (f"{strength}{'' if args.flow else ' --no-flow'}", strength, args.flow)]
+    runs += [(f"{s}", s, True) for s in args.sweep if (f"{s}", s, True) not in runs]
+    if args.sweep_no_flow and args.flow:
+        runs.append((f"{strength} --no-flow", strength, False))
     colorizer = Colorizer(checkpoint=args.checkpoint, num_threads=args.threads)
+    report = Report("video", args.threads, args.machine_note)
     print(f"model {colorizer.name} ({colorizer.arch}), render size {colorizer.options.render_size}, "
-          f"{args.threads} thread(s), stabilise strength {strength}{'' if args.flow else ' without flow'}; photos {', '.join(p.name for p in paths)}; "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"{args.threads} thread(s), stabilise strength {strength}{'' if args.flow else ' without flow'}; "
+          f"photos {', '.join(p.name for p in paths)}; load average {os.getloadavg()[0]:.2f}")
     print(f"{'clip':<10} {'size':>9} {'frames':>6} | {'flicker':>7} {'stab.':>6} {'ratio':>5} | "
           f"{'PSNR':>6} {'stab.':>6} {'diff':>6} | {'fps':>5} {'stab.':>5}")
-    totals = {"flicker": [0.0, 0.0], "psnr": [0.0, 0.0]}
-    rows = 0
+    scores: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in runs}
+    table = []
     with tempfile.TemporaryDirectory() as tmp:
         for height in args.sizes:
             size = (round(height * ASPECT / 2) * 2, height)
@@ -248,31 +269,51 @@ def main() -> int:
             for name, (truth, motion) in clips.items():
                 source = Path(tmp) / f"{name}_{height}.mp4"
                 write_gray_clip(truth, source)
-                best = {0.0: float("inf"), strength: float("inf")}
+                best = {label: float("inf") for label, _, _ in runs}
                 for _ in range(args.repeats):  # alternated, best of each: the machine's load comes and goes
-                    for stabilize in best:
-                        config = VideoConfig(input=source, output=Path(tmp) / f"{name}_{height}_{stabilize}.mp4",
-                                             stabilize=stabilize, flow=args.flow, inference=colorizer.options,
+                    for index, (label, stabilize, flow) in enumerate(runs):
+                        config = VideoConfig(input=source, output=Path(tmp) / f"{name}_{height}_{index}.mp4",
+                                             stabilize=stabilize, flow=flow, inference=colorizer.options,
                                              progress=False, overwrite=True)
                         started = time.perf_counter()
                         colorize_video(config, colorizer=colorizer)
-                        best[stabilize] = min(best[stabilize], time.perf_counter() - started)
-                results = [(*score(read_frames(Path(tmp) / f"{name}_{height}_{stabilize}.mp4"), truth, motion),
-                            len(truth) / seconds) for stabilize, seconds in best.items()]
-                (f0, p0, s0), (f1, p1, s1) = results
-                totals["flicker"][0] += f0
-                totals["flicker"][1] += f1
-                totals["psnr"][0] += p0
-                totals["psnr"][1] += p1
-                rows += 1
+                        best[label] = min(best[label], time.perf_counter() - started)
+                results = []
+                for index, (label, _, _) in enumerate(runs):
+                    flicker, psnr = score(read_frames(Path(tmp) / f"{name}_{height}_{index}.mp4"), truth, motion)
+                    scores[label].append((flicker, psnr))
+                    results.append((flicker, psnr, len(truth) / best[label]))
+                (f0, p0, s0), (f1, p1, s1) = results[:2]
                 print(f"{name:<10} {size[0]:>4}x{size[1]:<4} {len(truth):>6} | {f0:7.3f} {f1:6.3f} {f1 / f0:5.2f} | "
                       f"{p0:6.2f} {p1:6.2f} {p1 - p0:+6.2f} | {s0:5.2f} {s1:5.2f}", flush=True)
-    f0, f1 = (v / rows for v in totals["flicker"])
-    p0, p1 = (v / rows for v in totals["psnr"])
+                table.append([CLIP_NAMES[name], f"{size[0]}x{size[1]}", round(f0, 2), round(f1, 2),
+                              round(f1 / f0, 2), round(p0, 2), f"{p1:.2f} ({p1 - p0:+.2f})", round(s0, 1),
+                              round(s1, 1)])
+    means = {label: (float(np.mean([f for f, _ in pairs])), float(np.mean([p for _, p in pairs])))
+             for label, pairs in scores.items()}
+    (f0, p0), (f1, p1) = means[runs[0][0]], means[runs[1][0]]
     print(f"{'mean':<10} {'':>9} {'':>6} | {f0:7.3f} {f1:6.3f} {f1 / f0:5.2f} | {p0:6.2f} {p1:6.2f} {p1 - p0:+6.2f} |")
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
-    return 0
+    table.append(["**mean**", None, round(f0, 2), round(f1, 2), f"**{f1 / f0:.2f}**", round(p0, 2),
+                  f"{p1:.2f} (**{p1 - p0:+.2f}**)", None, None])
+    report.table("clips", ["clip", "size", "flicker, per frame", "flicker, stabilised", "ratio", "PSNR per frame",
+                           "PSNR stabilised", "frames/s per frame", "frames/s stabilised"], table)
+    if len(runs) > 2:
+        print("means of the clips per path: " + "; ".join(
+            f"{label}: flicker {f:.2f}, PSNR {p - p0:+.2f}" for label, (f, p) in means.items()))
+        default = VideoConfig().stabilize
+        order = sorted(runs, key=lambda run: (not run[2], run[1]))  # by strength, the runs without flow last
 
+        def name(label: str, stabilize: float, flow: bool) -> str:
+            if stabilize == 0:
+                return "0 (per frame)"
+            return f"{stabilize}{' (default)' if stabilize == default and flow else ''}{'' if flow else ' --no-flow'}"
+
+        report.table("strengths", ["`--stabilize`", "flicker", "PSNR gain, dB"],
+                     [[name(*run), round(means[run[0]][0], 2),
+                       0 if run[1] == 0 else f"{means[run[0]][1] - p0:+.2f}"] for run in order])
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    report.write(args.json)
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -89,6 +89,8 @@ def test_exif_rotation_is_applied_and_removed_from_kept_exif(photo):
     kept = Image.Exif()
     kept.load(loaded.exif)
     assert 0x0112 not in kept and kept[0x010F] == "TestCam"
+    assert loaded.orientation == 6  # the web app re-encodes such an original instead of keeping its bytes
+    assert load_image(_encode(photo, "JPEG")).orientation == 1
     # The photo's left column is now its top row.
     top_row = loaded.rgb_array()[0].astype(int)
     left_column_reversed = np.asarray(photo)[::-1, 0].astype(int)

@@ -18,6 +18,8 @@ sRGB. The maths is kornia's (D65, the same constants as `colorize.lab`), rearran
 
 from __future__ import annotations
 
+import functools
+
 import threading
 import warnings
 from collections.abc import Sequence
@@ -96,16 +98,21 @@ def _get_pool(workers: int) -> ThreadPoolExecutor:
         return _pools[workers]
 
 
+@functools.lru_cache(maxsize=16)
 def resize_matrix(n_in: int, n_out: int) -> torch.Tensor:
     """(n_out, n_in) matrix M with M @ signal == 1-D bicubic resize (align_corners=False) of signal to n_out.
+
+    Cached (building one cost three times the multiply it serves, and a server sees the same sizes again and
+    again): callers must not modify it.
 
     Built by resizing the identity with `F.interpolate`, so it is exactly torch's bicubic kernel (a = -0.75,
     borders replicated); shrinking uses the antialiased kernel. Bicubic is separable, so two such matrices give
     the 2-D resize.
     """
-    eye = torch.eye(n_in, dtype=torch.float32).view(1, n_in, 1, n_in)
-    rows = F.interpolate(eye, size=(1, n_out), mode="bicubic", align_corners=False, antialias=n_out < n_in)
-    return rows[0, :, 0, :].T.contiguous()
+    with torch.inference_mode(False):  # a normal tensor even when first built under inference_mode: it is shared
+        eye = torch.eye(n_in, dtype=torch.float32).view(1, n_in, 1, n_in)
+        rows = F.interpolate(eye, size=(1, n_out), mode="bicubic", align_corners=False, antialias=n_out < n_in)
+        return rows[0, :, 0, :].T.contiguous()
 
 
 def upsample_ab(ab: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -45,6 +45,7 @@ class LoadedImage:
     icc_profile: bytes | None
     exif: bytes | None
     n_frames: int = 1
+    orientation: int = 1  # the EXIF orientation the pixels were turned by (1: none)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -159,7 +160,8 @@ def _decode(img: Image.Image, *, check_format: bool, max_pixels: int) -> LoadedI
                     kept[tag] = exif[tag]
             exif = kept
         exif_bytes = exif.tobytes() if len(exif) else None
-        if exif.get(0x0112, 1) != 1:  # exif_transpose copies even when there is nothing to rotate
+        orientation = exif.get(0x0112, 1)
+        if orientation != 1:  # exif_transpose copies even when there is nothing to rotate
             img = ImageOps.exif_transpose(img)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"the image data is corrupt or truncated ({exc})") from exc
@@ -182,7 +184,7 @@ def _decode(img: Image.Image, *, check_format: bool, max_pixels: int) -> LoadedI
         exif.pop(0x0112, None)
         exif_bytes = exif.tobytes() if len(exif) else None
     return LoadedImage(rgb=rgb, alpha=alpha, format=fmt, mode=mode, icc_profile=icc, exif=exif_bytes,
-                       n_frames=n_frames)
+                       n_frames=n_frames, orientation=orientation if isinstance(orientation, int) else 0)
 
 
 def is_grayscale(rgb: np.ndarray, tolerance: float = 2.0) -> bool:

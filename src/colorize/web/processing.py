@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from colorize.images import LoadedImage, load_image
-from colorize.web.storage import Storage
+from colorize.web.storage import Storage, jpeg_without_metadata
 
 
 @dataclass(frozen=True)
@@ -73,17 +73,39 @@ def megapixels(source: bytes | Path) -> float:
 _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 
+def _save_original(data: bytes, loaded: LoadedImage, display: Image.Image, storage: Storage) -> str:
+    """The upload without its metadata. A JPEG that needed no rotation keeps its own compressed data, less every
+    metadata segment (`jpeg_without_metadata`): the exact uploaded pixels, and no time spent re-encoding. Anything
+    else is re-encoded from the decoded pixels (`Storage.save_original`)."""
+    lossy = loaded.format in ("JPEG", "MPO")
+    if lossy and loaded.orientation == 1 and loaded.mode == display.mode and display.mode in ("L", "RGB"):
+        stripped = jpeg_without_metadata(data)
+        if stripped is not None and _decodes_as(stripped, display):
+            return storage.save_original_jpeg(stripped)
+    return storage.save_original(display, lossy=lossy, icc_profile=loaded.icc_profile)
+
+
+def _decodes_as(jpeg: bytes, image: Image.Image) -> bool:
+    """Whether a JPEG's header says the size and mode of `image` (a cheap check of a stripped stream)."""
+    try:
+        with Image.open(io.BytesIO(jpeg)) as stored:
+            return stored.format == "JPEG" and stored.size == image.size and stored.mode == image.mode
+    except Exception:  # noqa: BLE001 - anything unreadable means: re-encode instead
+        return False
+
+
 def process_upload(data: bytes, colorizer, storage: Storage, max_pixels: int) -> tuple[StoredOriginal, StoredResult]:
     """Validate (ImageError for anything unusable), keep the original without its metadata, colorize, store the
     result."""
     loaded = load_image(data, max_pixels=max_pixels)
-    display = loaded.rgb.copy()
     if loaded.alpha is not None:
+        display = loaded.rgb.copy()
         display.putalpha(loaded.alpha)
     elif loaded.mode in _GRAY_MODES:
-        display = display.convert("L")
-    original_file = storage.save_original(display, lossy=loaded.format in ("JPEG", "MPO"),
-                                          icc_profile=loaded.icc_profile)
+        display = loaded.rgb.convert("L")
+    else:
+        display = loaded.rgb  # only read from here on (the savers copy before they change anything)
+    original_file = _save_original(data, loaded, display, storage)
     written = [original_file]
     try:
         preview = storage.save_preview(display, "preview")
