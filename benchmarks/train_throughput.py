@@ -4,7 +4,8 @@ For each generator and stage, builds the networks and the step object exactly as
 (`colorize.train.networks.build_networks`, `colorize.train.steps.build_step`) and times it on a uint8 batch, the batch
 converted to L*a*b as the trainer's loop does. In the same run it times the same architecture's step written the
 straightforward way (fp32, default memory format, no autocast, Lab conversion one photo per call), alternating the
-two so both see the same machine load, and prints the ratio. `--profile` prints a torch.profiler table of where one GAN step's time goes. Batches are real photos from
+two so both see the same machine load, and prints the ratio. `--profile` prints a torch.profiler table of where
+one GAN step's time goes. Batches are real photos from
 --data (default ../shared/datasets/bsds500/train relative to the repo root) when the folder exists, else synthetic.
 
     python benchmarks/train_throughput.py --steps 2 [--size 256] [--batch-size 16] [--generators pix2pix_unet ...]
