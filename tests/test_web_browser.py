@@ -73,15 +73,21 @@ COLOURFULNESS_JS = """(selector) => {
 }"""
 
 
-def test_upload_slide_rate_and_find_the_rating_after_reload(server_url, browser, tmp_path):
-    photo = tmp_path / "grandpa 1948.jpg"
-    Image.fromarray(skimage_photo("astronaut", 96)).convert("L").save(photo, quality=92)
-    page = browser.new_page(viewport={"width": 1000, "height": 900})
+def open_app(browser, url: str, width: int, height: int):
+    """A fresh page (its own cookies) on the app, ready; and the list its script errors and console errors go to."""
+    page = browser.new_page(viewport={"width": width, "height": height})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(server_url)
+    page.goto(url)
     page.wait_for_selector("body[data-ready=true]")
+    return page, errors
+
+
+def test_upload_slide_rate_and_find_the_rating_after_reload(server_url, browser, tmp_path):
+    photo = tmp_path / "grandpa 1948.jpg"
+    Image.fromarray(skimage_photo("astronaut", 96)).convert("L").save(photo, quality=92)
+    page, errors = open_app(browser, server_url, 1000, 900)
     assert page.is_visible("#tab-compare")  # two models: the blind comparison is offered
 
     page.set_input_files("#file-input", str(photo))
@@ -288,12 +294,7 @@ def test_a_hint_placed_on_the_photo_colours_the_result_there(server_url, browser
     colour = "#" + "".join(f"{round(float(c) * 255):02x}" for c in target)
     hint_lab = lab_image(_png(colour))[0, 0]
 
-    page = browser.new_page(viewport={"width": 900, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.goto(server_url)
-    page.wait_for_selector("body[data-ready=true]")
+    page, errors = open_app(browser, server_url, 900, 900)
     automatic = upload_on_page(page, photo)
     page.click("#hints-toggle")
     assert page.get_attribute("#hints-toggle", "aria-expanded") == "true"
