@@ -164,6 +164,14 @@ def test_rgb_input_is_treated_as_gray(colorizer):
     assert (ab_colour - ab_gray).abs().mean() < 0.1 * ab_colour.abs().mean()
 
 
+def test_a_gray_photo_and_its_rgb_copy_give_the_network_the_same_input(colorizer):
+    """Gray photos take a one-channel path to the network's input: the same numbers as the RGB path."""
+    gray = Image.fromarray(np.random.default_rng(3).integers(0, 256, (90, 130), dtype=np.uint8))
+    one, where_one = colorizer.network_input(load_image(gray))
+    three, where_three = colorizer.network_input(load_image(gray.convert("RGB")))
+    assert load_image(gray).mode == "L" and where_one == where_three and torch.equal(one, three)
+
+
 def test_batch_equals_one_by_one(colorizer):
     images = [make_photo(10, (48, 64)), make_photo(11, (60, 80)), make_photo(12, (64, 48)), make_photo(13, (40, 120))]
     batched = colorizer.colorize_batch(images)
