@@ -6,9 +6,11 @@ then upsampled to the photo's own size and joined with the lightness of the ORIG
 (`colorize.fullres`), so no detail is lost whatever the render size. Colour inputs are treated as gray: only
 their L is used.
 
-A model that takes colour hints (`Colorizer.takes_hints`) also gets the user's hints (`colorize.hints`): points of
-the photo as displayed (after EXIF rotation) with a colour, rendered as [a, b, mask] planes at the render size and
-padded like L. Hints are checked for every image before anything runs, so a bad one changes nothing.
+User colour hints (`colorize.hints`: points of the photo as displayed, after EXIF rotation, with a colour) are
+spread edge-aware over the prediction (`colorize.hint_spread`, `InferenceOptions.hint_reach`), so every model takes
+them (`Colorizer.takes_hints`); a network trained with --hints (`Colorizer.reads_hints`) also gets them as
+[a, b, mask] planes at the render size, padded like L. Hints are checked for every image before anything runs, so
+a bad one changes nothing.
 
 Images of the same padded shape share one forward pass (`colorize_batch`). Every setting is a field of
 `InferenceOptions`; the engine (`colorize.engines`) is chosen by its backend: "auto" (the default) runs
@@ -248,11 +250,9 @@ class Colorizer:
             # Same resampling as the training data (antialiased bicubic); reducing_gap first box-shrinks big
             # photos by an integer factor, which is several times faster and visually identical at this size.
             small = small.resize((width, height), Image.BICUBIC, reducing_gap=3.0)
-        pixels = np.asarray(small)
-        if gray:
-            pixels = np.repeat(pixels[..., None], 3, axis=2)
+        pixels = np.repeat(np.asarray(small)[..., None], 3, axis=2) if gray else np.array(small)
         with torch.inference_mode():
-            l_norm = normalize_l(rgb_to_lab(uint8_to_tensor(np.array(pixels)))[:, :1])
+            l_norm = normalize_l(rgb_to_lab(uint8_to_tensor(pixels))[:, :1])
             if any(padding):
                 l_norm = F.pad(l_norm, padding, mode="replicate")
         left, _, top, _ = padding
