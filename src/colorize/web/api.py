@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from colorize.images import ImageError
 from colorize.web.db import Result
-from colorize.web.hinting import HintedModel, HintError, read_hints_text
+from colorize.web.hinting import HintError, read_hints_text, with_hints
 from colorize.web.jobs import QueueFull
 from colorize.web.limits import client_key
 from colorize.web.processing import megapixels, process_upload
@@ -137,8 +137,8 @@ async def create_result(
         raise HTTPException(400, detail="the file is empty (0 bytes)")
     await _require_database(svc)
     try:
-        original, stored = await svc.jobs.run(process_upload, data, HintedModel(colorizer, guide) if guide else colorizer,
-                                              svc.storage, svc.config.max_pixels, cost=megapixels(data))
+        original, stored = await svc.jobs.run(process_upload, data, with_hints(colorizer, guide), svc.storage,
+                                              svc.config.max_pixels, cost=megapixels(data))
     except QueueFull as exc:
         raise _busy(exc) from exc
     except (ImageError, HintError) as exc:

@@ -98,11 +98,12 @@ class HintedModel:
     def weights_sha256(self) -> str:
         return self.served.weights_sha256
 
-    @property
-    def colorizer(self):
-        return self.served.colorizer
-
     def colorize(self, image):
         # The upload's size after EXIF rotation is known only once decoded: check here, before the model runs.
         check_hints_fit(self.hints, *image.size)
         return self.served.colorizer.colorize(image, hints=list(self.hints))
+
+
+def with_hints(served: Any, hints: Sequence[Hint]) -> Any:
+    """What a job colours with: `served` itself for no hints, else the HintedModel that applies them."""
+    return HintedModel(served, tuple(hints)) if hints else served

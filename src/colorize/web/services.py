@@ -24,7 +24,7 @@ from colorize.hints import Hint
 from colorize.web import repository
 from colorize.web.config import ServeConfig
 from colorize.web.db import SOURCE_COMPARISON, SOURCE_GUIDED, Comparison, Database, Rating, Result, Vote, utcnow
-from colorize.web.hinting import HintedModel, check_hints_fit, hints_key, read_hints, stored_hints
+from colorize.web.hinting import check_hints_fit, hints_key, read_hints, stored_hints, takes_hints, with_hints
 from colorize.web.identity import weights_sha256
 from colorize.web.jobs import JobQueue
 from colorize.web.processing import ServedModel, StoredOriginal, StoredResult, megapixels, process_stored
@@ -124,8 +124,7 @@ class WebServices:
         hashes = list(served) + sorted((set(stats) | set(guided)) - set(served))
         return [{"name": served.get(h) or names.get(h, h), "model_hash": h, "served": h in served,
                  "default": h == self.colorizers[self.default_model].weights_sha256,
-                 "takes_hints": bool(getattr(self.colorizers[served[h]].colorizer, "takes_hints", False))
-                 if h in served else False,
+                 "takes_hints": h in served and takes_hints(self.colorizers[served[h]].colorizer),
                  "ratings": stats.get(h, {}), "guided_ratings": guided.get(h, {})}
                 for h in hashes]
 
@@ -243,9 +242,9 @@ class WebServices:
 
     async def _colorize_stored(self, upload_id: str, original_file: str, model: ServedModel,
                                hints: tuple[Hint, ...]) -> Result:
-        colorizer = HintedModel(model, hints) if hints else model
-        stored = await self.jobs.run(process_stored, original_file, colorizer, self.storage, self.config.max_pixels,
-                                     cost=await run_in_threadpool(self.storage_megapixels, original_file))
+        cost = await run_in_threadpool(self.storage_megapixels, original_file)
+        stored = await self.jobs.run(process_stored, original_file, with_hints(model, hints), self.storage,
+                                     self.config.max_pixels, cost=cost)
         return await run_in_threadpool(self._record_result, upload_id, stored, hints)
 
     def storage_megapixels(self, name: str) -> float:
