@@ -17,6 +17,7 @@ from colorize.data import (
     SkippedImageWarning,
     SquareImages,
     batch_to_model_space,
+    folder_sampling_weights,
     prepare_data,
     resize_square,
     split_files,
@@ -257,6 +258,45 @@ def test_sampler_splits_an_epoch_between_ranks():
     parts = [list(s) for s in ranks]
     assert all(len(p) == 4 for p in parts)  # padded to equal length
     assert set().union(*parts) == set(range(11))
+
+
+def test_weighted_sampler_draws_in_proportion_seeded_and_resumable():
+    weights = [8.0] * 10 + [1.0] * 90  # 80 of 170 units: the first ten photos should be ~47 % of the draws
+    s = EpochSampler(100, seed=5, weights=weights)
+    draws = []
+    for epoch in range(1, 21):
+        s.set_epoch(epoch)
+        draws += list(s)
+    assert len(draws) == 2000 and set(draws) <= set(range(100))
+    share = sum(i < 10 for i in draws) / len(draws)
+    assert 0.42 < share < 0.52
+    s.set_epoch(3)
+    e3 = list(s)
+    s.set_epoch(3, start=40)
+    assert list(s) == e3[40:] and len(s) == 60
+    with pytest.raises(ValueError, match="3 sampling weights for 4"):
+        EpochSampler(4, weights=[1.0, 2.0, 3.0])
+
+
+def test_folder_weights_go_by_the_top_level_subfolder(tmp_path):
+    root = tmp_path / "data"
+    files = [root / "natural" / "a.jpg", root / "natural" / "deep" / "b.jpg", root / "objects" / "c.jpg",
+             root / "loose.jpg"]
+    assert folder_sampling_weights(files, root, {"natural": 8.0}) == [8.0, 8.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="naturl.*natural, objects"):
+        folder_sampling_weights(files, root, {"naturl": 8.0})
+
+
+def test_prepare_data_weights_train_photos_by_folder_from_a_cache_written_elsewhere(image_folder, tmp_path):
+    cache = tmp_path / "cache"
+    link = tmp_path / "linked-photos"
+    link.symlink_to(image_folder)
+    prepare_data(link, size=32, seed=0, cache_dir=cache)  # the cache, written with the link's paths
+    data = prepare_data(image_folder, size=32, seed=0, cache_dir=cache, folder_weights={"real": 5.0})
+    assert all(Path(f).is_relative_to(image_folder) for f in data.train.images.files)  # this caller's spelling
+    expected = [5.0 if Path(f).parent.name == "real" else 1.0 for f in data.train.images.files]
+    assert data.train_weights == expected and 5.0 in expected and 1.0 in expected
+    assert prepare_data(image_folder, size=32, seed=0, cache_dir=cache).train_weights is None
 
 
 # ---------------------------------------------------------------------------------------------------- batches

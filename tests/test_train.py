@@ -204,6 +204,11 @@ def test_bad_settings_are_clear_errors(image_folder, tmp_path):
         Trainer(run_config(image_folder, tmp_path / "d", freeze_encoder_epochs=1)).fit()
     with pytest.raises(ValueError, match="no training data"):
         Trainer(TrainConfig(out=tmp_path / "e"))
+    for item in ("real", "real=0", "=2", "real=many"):
+        with pytest.raises(ValueError, match="expected FOLDER=WEIGHT"):
+            Trainer(run_config(image_folder, tmp_path / "f", folder_weight=(item,)))
+    with pytest.raises(ValueError, match="folder weights name rael"):
+        Trainer(run_config(image_folder, tmp_path / "g", folder_weight=("rael=3",))).fit()
 
 
 def test_encoder_unet_two_stages_with_a_frozen_encoder(image_folder, tmp_path):
@@ -318,3 +323,18 @@ def test_cpu_budget_ends_the_run_and_exports_the_generator(image_folder, tmp_pat
     assert not result.interrupted and result.generator_path is not None and result.generator_path.is_file()
     assert result.epochs_completed < 50
     assert torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)["step"] == 1
+
+
+def test_folder_weights_change_what_trains_not_the_split(image_folder, tmp_path, capsys):
+    from colorize.train import Trainer
+
+    plain = Trainer(_small_run(image_folder, tmp_path / "plain", gan_epochs=1))
+    plain.fit()
+    weighted = Trainer(_small_run(image_folder, tmp_path / "weighted", gan_epochs=1, folder_weight=("real=50",)))
+    weighted.fit()
+    assert "folders drawn real=50" in capsys.readouterr().out
+    assert weighted.data.val.images.files == plain.data.val.images.files
+    assert weighted.data.train_weights == [50.0 if f.parent.name == "real" else 1.0
+                                          for f in weighted.data.train.images.files]
+    a, b = checkpoint(tmp_path / "plain")["generator"], checkpoint(tmp_path / "weighted")["generator"]
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # other photos were drawn, so the weights moved otherwise

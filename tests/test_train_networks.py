@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import warnings
 
 import pytest
 import torch
@@ -96,6 +97,16 @@ def test_init_from_a_generator_file_or_another_discriminator_starts_d_fresh(imag
     trainer.initial_val_l1()
     assert "D starts fresh (the checkpoint's is patch" in capsys.readouterr().err
     assert same_weights(trainer.generator.state_dict(), stage_1["generator"])
+
+
+def test_init_from_the_same_data_with_another_split_warns(image_folder, tmp_path):
+    write_stage_1(image_folder, tmp_path / "l1")
+    base = dict(data=image_folder, gan_epochs=1, init_from=tmp_path / "l1" / "checkpoints" / "last.pt", **TINY)
+    with pytest.warns(UserWarning, match=r"another train/val split \(seed 0 -> 1\)"):
+        Trainer(TrainConfig(out=tmp_path / "a", seed=1, **base)).initial_val_l1()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Trainer(TrainConfig(out=tmp_path / "b", seed=0, lr=1e-3, **base)).initial_val_l1()
 
 
 def test_init_from_another_architecture_or_a_missing_file_fails_before_writing(image_folder, tmp_path):

@@ -18,7 +18,7 @@ import math
 import os
 import random
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,10 +189,17 @@ class SquareImages:
         self.cache_path = array_path
         if index_path.is_file() and array_path.is_file():
             index = json.loads(index_path.read_text())
+            # The key covers the same real files; give them back as this caller spells them (a run's folder
+            # weights go by the path under --data, which a cache written from elsewhere would not match).
+            spelled = {os.path.realpath(p): p for p in files}
+
+            def as_given(stored: str) -> Path:
+                return spelled.get(os.path.realpath(stored), Path(stored))
+
             result = ScanResult(
-                usable=[Path(p) for p in index["usable"]],
-                skipped=[(Path(p), r) for p, r in index["skipped"]],
-                grayscale=[Path(p) for p in index["grayscale"]],
+                usable=[as_given(p) for p in index["usable"]],
+                skipped=[(as_given(p), r) for p, r in index["skipped"]],
+                grayscale=[as_given(p) for p in index["grayscale"]],
             )
             for path, reason in result.skipped:  # the run summary still reports them, once each
                 _warn_skipped(path, reason)
@@ -208,9 +215,9 @@ class SquareImages:
         os.replace(tmp_path, array_path)  # atomic: a half-written cache is never picked up
         index = {
             "side": self.side,
-            "usable": [str(p) for p in result.usable],
-            "skipped": [[str(p), r] for p, r in result.skipped],
-            "grayscale": [str(p) for p in result.grayscale],
+            "usable": [os.path.abspath(p) for p in result.usable],
+            "skipped": [[os.path.abspath(p), r] for p, r in result.skipped],
+            "grayscale": [os.path.abspath(p) for p in result.grayscale],
         }
         index_path.write_text(json.dumps(index))
         return result
@@ -285,8 +292,12 @@ class EpochSampler(Sampler[int]):
     """
 
     def __init__(self, n: int, *, seed: int = 0, shuffle: bool = True, num_replicas: int = 1, rank: int = 0,
-                 drop_last: bool = False):
+                 drop_last: bool = False, weights: Sequence[float] | None = None):
+        if weights is not None and len(weights) != n:
+            raise ValueError(f"{len(weights)} sampling weights for {n} photos")
         self.n, self.seed, self.shuffle = n, seed, shuffle
+        # With weights, an epoch draws its n indices with replacement in proportion to them (shuffled by nature).
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
         self.num_replicas, self.rank, self.drop_last = num_replicas, rank, drop_last
         self.epoch = 0
         self.start = 0
@@ -299,8 +310,10 @@ class EpochSampler(Sampler[int]):
         self.epoch, self.start = epoch, start
 
     def indices(self) -> list[int]:
-        if self.shuffle:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        if self.weights is not None:
+            order = torch.multinomial(self.weights, self.n, replacement=True, generator=g).tolist()
+        elif self.shuffle:
             order = torch.randperm(self.n, generator=g).tolist()
         else:
             order = list(range(self.n))
@@ -314,6 +327,26 @@ class EpochSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return max(0, self.per_rank - self.start)
+
+
+def folder_sampling_weights(files: Sequence[Path], root: Path, weights: Mapping[str, float]) -> list[float]:
+    """Each file's weight: that of its top-level subfolder of `root` in `weights`, else 1.
+
+    A mixed training folder (say 200 natural photos beside 9,000 of ten object classes) can then be drawn in the
+    proportions the model should learn from, without copying files or changing the seeded split.
+    """
+    tops = [_top_folder(Path(f), Path(root)) for f in files]
+    unknown = sorted(set(weights) - set(tops))
+    if unknown:
+        found = sorted({t for t in tops if t})
+        raise ValueError(f"folder weights name {', '.join(unknown)}, which holds no training photo of {root} "
+                         f"(its folders with some: {', '.join(found) or 'none'})")
+    return [weights.get(top, 1.0) for top in tops]
+
+
+def _top_folder(path: Path, root: Path) -> str:
+    parts = path.relative_to(root).parts if path.is_relative_to(root) else ()
+    return parts[0] if len(parts) > 1 else ""
 
 
 # ---------------------------------------------------------------------------------------------------- batches
@@ -343,6 +376,8 @@ class TrainingData:
     files_found: int
     skipped: list[tuple[Path, str]]
     grayscale: list[Path]
+    #: How often each train photo is drawn relative to the others (None = each once per epoch).
+    train_weights: list[float] | None = None
 
 
 def prepare_data(
@@ -357,6 +392,7 @@ def prepare_data(
     seed: int = 0,
     cache_dir: Path | None = None,
     augment: bool = True,
+    folder_weights: Mapping[str, float] | None = None,
     progress: bool = False,
 ) -> TrainingData:
     """Find, split and scan the photos under `data`; raises a clear error when nothing usable is there.
@@ -393,6 +429,7 @@ def prepare_data(
         files_found=len(files) + (len(val_files) if val_files else 0),
         skipped=skipped,
         grayscale=grayscale,
+        train_weights=folder_sampling_weights(train_images.files, data, folder_weights) if folder_weights else None,
     )
 
 

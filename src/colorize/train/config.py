@@ -7,6 +7,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Literal, Optional
 
 #: pix2pix weights the L1 term 100x against the GAN term.
@@ -89,6 +90,9 @@ class TrainConfig:
     val_images: int = field(default=2_000, metadata={
         "help": "validation photos (at most --val-fraction of the sample)"})
     val_fraction: float = field(default=0.2, metadata={"help": "cap on the share of sampled photos used for val"})
+    folder_weight: tuple[str, ...] = field(default=(), metadata={
+        "help": "FOLDER=WEIGHT ...: draw the train photos under --data's subfolder FOLDER WEIGHT times as often as "
+                "the others (with replacement; the train/val split does not change)"})
     augment: bool = field(default=True, metadata={"help": "random crops and horizontal flips of train photos"})
     degrade: bool = field(default=False, metadata={
         "help": "train on old-photo degradations of L (fading, blur, noise, grain, JPEG); the target colours stay "
@@ -116,6 +120,7 @@ class TrainConfig:
                 setattr(self, name, Path(value))
         self.generator_option = tuple(self.generator_option)
         self.discriminator_option = tuple(self.discriminator_option)
+        self.folder_weight = tuple(self.folder_weight)
         if not self.resume:  # a resumed run takes its networks from the checkpoint, checked after the merge
             self.check_network_options()
 
@@ -124,6 +129,9 @@ class TrainConfig:
         from colorize.train.networks import check_network_options
 
         check_network_options(self)
+
+    def folder_weights(self) -> dict[str, float]:
+        return parse_folder_weights(self.folder_weight)
 
     @property
     def total_epochs(self) -> int:
@@ -166,6 +174,7 @@ class TrainConfig:
             raise ValueError(f"ema_decay must be in (0, 1), e.g. 0.999, got {self.ema_decay}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise ValueError("steps_per_epoch must be at least 1")
+        self.folder_weights()  # raises on a bad item
         if not self.resume and self.data is None:
             raise ValueError("no training data: pass data (--data DIR)")
 
@@ -208,6 +217,22 @@ class TrainResult:
         if self.generator_path:
             lines.append(f"generator         {self.generator_path}")
         return "\n".join(lines)
+
+
+def parse_folder_weights(items: Sequence[str]) -> dict[str, float]:
+    """`["bsds500-train=8", ...]` -> {"bsds500-train": 8.0}: a clear ValueError for anything else."""
+    weights: dict[str, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            weight = float(value) if sep and name else -1.0
+        except ValueError:
+            weight = -1.0
+        if not weight > 0 or not math.isfinite(weight):
+            raise ValueError(f"folder weight {item!r}: expected FOLDER=WEIGHT with a positive WEIGHT, "
+                             "e.g. bsds500-train=8")
+        weights[name] = weight
+    return weights
 
 
 def _fmt(value: Any) -> str:

@@ -114,6 +114,8 @@ class InitialWeights:
     discriminator_kind: str | None = None
     discriminator_config: dict[str, Any] | None = None
     discriminator: dict[str, torch.Tensor] | None = None
+    #: The training configuration of the run that wrote the checkpoint (None for a generator file).
+    run_config: dict[str, Any] | None = None
 
 
 def read_initial_weights(path: Path, arch: str, hints: bool = False) -> InitialWeights:
@@ -132,7 +134,8 @@ def read_initial_weights(path: Path, arch: str, hints: bool = False) -> InitialW
             path, dict(ckpt["generator_config"]), ckpt.get("generator_ema") or ckpt["generator"],
             # checkpoints from before discriminators had kinds hold the PatchGAN
             discriminator_kind=ckpt.get("discriminator_kind", "patch"),
-            discriminator_config=ckpt.get("discriminator_config"), discriminator=ckpt.get("discriminator"))
+            discriminator_config=ckpt.get("discriminator_config"), discriminator=ckpt.get("discriminator"),
+            run_config=ckpt.get("config"))
     if saved_arch != arch:
         raise ValueError(f"--init-from {path} holds a {saved_arch} generator, but this run trains {arch}; "
                          f"pass --generator {saved_arch}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from colorize.train.checkpoint import (
 )
 from colorize.train.config import TrainConfig, TrainResult
 from colorize.train.interrupt import StopRequest, ctrl_c_requests_stop
-from colorize.train.loaders import make_loader, prepare_run_data
+from colorize.train.loaders import make_loader, prepare_run_data, split_change
 from colorize.train.logging import CSV_COLUMNS, ProgressBar, RunLog, make_sample_grid
 from colorize.train.networks import InitialWeights, build_networks, read_initial_weights
 from colorize.train.runtime import Runtime, autocast_context
@@ -176,7 +177,7 @@ class Trainer:
         dataset = self.data.train
         dataset.set_epoch(epoch)
         sampler = EpochSampler(len(dataset), seed=config.seed, shuffle=True, num_replicas=runtime.world_size,
-                               rank=runtime.rank)
+                               rank=runtime.rank, weights=self.data.train_weights)
         batch_size = min(config.batch_size, sampler.per_rank)
         n_batches = sampler.per_rank // batch_size
         if config.steps_per_epoch is not None:
@@ -294,7 +295,15 @@ class Trainer:
 
     def _initial_weights(self) -> InitialWeights | None:
         c = self.config
-        return read_initial_weights(c.init_from, c.generator, c.hints) if c.init_from is not None else None
+        if c.init_from is None:
+            return None
+        initial = read_initial_weights(c.init_from, c.generator, c.hints)
+        change = split_change(c, initial.run_config)
+        if change and self.runtime.is_main:
+            warnings.warn(f"--init-from {c.init_from}: same --data, another train/val split ({change}); most of "
+                          "that run's val photos may train here, so do not compare the two on its val split",
+                          stacklevel=2)
+        return initial
 
     def _description(self) -> str:
         c, r, d = self.config, self.runtime, self.data
@@ -303,6 +312,7 @@ class Trainer:
                           f", feature loss {c.feature_loss:g}" if c.feature_loss else "",
                           ", degraded L" if c.degrade else "",
                           ", colour hints" if c.hints else "",
+                          f", folders drawn {' '.join(c.folder_weight)}" if c.folder_weight else "",
                           f", CPU budget {c.cpu_minutes:g} min" if c.cpu_minutes else ""])
         return (f"training {c.generator} on {len(d.train)} photos (val {len(d.val)}), {c.size} px, batch "
                 f"{c.batch_size}, {r.device.type} {r.precision}{' channels_last' if r.channels_last else ''}, world "
