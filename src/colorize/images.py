@@ -34,6 +34,10 @@ class ImageError(ValueError):
     """The input is not an image we can use; the message says why."""
 
 
+#: Source modes (as `LoadedImage.mode` reports them) that carry no colour: one plane is enough.
+GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
 @dataclass
 class LoadedImage:
     """An input image normalised to 8-bit RGB, with what is worth keeping from the original file."""

@@ -35,7 +35,7 @@ from PIL import Image
 from colorize.fullres import compose_planes
 from colorize.hint_spread import spread_hints
 from colorize.hints import Hint, HintLike, as_hint, check_hints, render_hints
-from colorize.images import ImageSource, LoadedImage, load_image
+from colorize.images import GRAY_MODES, ImageSource, LoadedImage, load_image
 from colorize.inference_options import BACKENDS, PRECISIONS, RENDER_MULTIPLE, InferenceOptions
 from colorize.lab import AB_SCALE, denormalize_l, normalize_l, rgb_to_lab, uint8_to_tensor
 from colorize.models.protocols import reads_hints
@@ -45,9 +45,6 @@ __all__ = ["BACKENDS", "DEFAULT_CHECKPOINT", "PRECISIONS", "RENDER_MULTIPLE", "C
 
 #: The model shipped with the package; `Colorizer()` loads it.
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "default.safetensors"
-
-#: Source modes (as `LoadedImage.mode` reports them) that carry no colour: one plane is enough.
-GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 ColorizeInput = ImageSource  # path, bytes, file, PIL image, uint8 array or LoadedImage
 #: per image of a batch: its hints, or None for none

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from colorize.images import LoadedImage, load_image
+from colorize.images import GRAY_MODES, LoadedImage, load_image
 from colorize.web.storage import Storage, jpeg_without_metadata
 
 
@@ -69,10 +69,6 @@ def megapixels(source: bytes | Path) -> float:
     return max(0.01, width * height / 1e6)
 
 
-#: Original modes kept as one gray channel when stored (no colour to lose).
-_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
-
-
 def _save_original(data: bytes, loaded: LoadedImage, display: Image.Image, storage: Storage) -> str:
     """The upload without its metadata. A JPEG that needed no rotation keeps its own compressed data, less every
     metadata segment (`jpeg_without_metadata`): the exact uploaded pixels, and no time spent re-encoding. Anything
@@ -101,7 +97,7 @@ def process_upload(data: bytes, colorizer, storage: Storage, max_pixels: int) ->
     if loaded.alpha is not None:
         display = loaded.rgb.copy()
         display.putalpha(loaded.alpha)
-    elif loaded.mode in _GRAY_MODES:
+    elif loaded.mode in GRAY_MODES:  # kept as one gray channel: no colour to lose
         display = loaded.rgb.convert("L")
     else:
         display = loaded.rgb  # only read from here on (the savers copy before they change anything)
