@@ -5,11 +5,12 @@
 #   STAGE1=runs/l1-11k/checkpoints/epoch_015.pt bash recipes/ablation.sh ARM [ARM ...]
 # Arms: l1 (L1 only, the reference), patch (PatchGAN), projected (projected D), ema (projected + EMA),
 #       feature (projected + feature loss), degrade (projected + degraded L), feature-degrade (both), hints (L1 only with user hints
-#       sampled from the real colours: against l1, what hints cost with none given).
+#       sampled from the real colours: against l1, what hints cost with none given), classes (projected, with ab
+#       predicted as classes over quantised bins and a rebalanced cross-entropy at lambda 1 in place of 10 x L1).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 stage1="${STAGE1:?set STAGE1 to the shared stage-1 checkpoint}"
-minutes="${CPU_MINUTES:-20}"
+minutes="${CPU_MINUTES:-18}"
 stage1_run="${STAGE1_RUN:-$repo/runs/l1-11k}"
 # The stage-1 run's own photo links and cache: the same files, so the same seeded val split and no re-decoding.
 common=(--data "$stage1_run/data" --cache-dir "$stage1_run/cache" --init-from "$stage1"
@@ -27,6 +28,7 @@ for arm in "$@"; do
         degrade) extra=("${gan[@]}" --discriminator projected --degrade) ;;
         feature-degrade) extra=("${gan[@]}" --discriminator projected --feature-loss 1 --degrade) ;;
         hints) extra=(--pretrain-epochs 1000 --gan-epochs 0 --hints) ;;
+        classes) extra=("${gan[@]}" --discriminator projected --generator-option colour_classes=true --lambda-l1 1) ;;
         *) echo "unknown arm $arm" >&2; exit 2 ;;
     esac
     colorize train "${common[@]}" "${extra[@]}" --out "$out" > "$out.log" 2>&1 &

@@ -122,3 +122,25 @@ def test_init_from_another_architecture_or_a_missing_file_fails_before_writing(i
     with pytest.raises(ValueError, match="weights do not fit a pix2pix_unet generator"):
         Trainer(mismatched).fit()
     assert not (tmp_path / "x").exists()
+
+
+def test_a_colour_class_run_starts_from_a_regression_checkpoint_and_exports_a_working_model(image_folder, tmp_path):
+    from colorize import Colorizer
+    from colorize.models import load_model, predicts_classes
+
+    encoder_unet = dict(TINY, generator="efficientnet_lite0", pretrained=False, num_downs=None, num_filters=None)
+    Trainer(TrainConfig(data=image_folder, out=tmp_path / "l1", pretrain_epochs=1, gan_epochs=0,
+                        **encoder_unet)).fit()
+    config = TrainConfig(data=image_folder, out=tmp_path / "classes", gan_epochs=1, lambda_l1=1.0,
+                         init_from=tmp_path / "l1" / "checkpoints" / "last.pt",
+                         generator_option=("colour_classes=true",), **encoder_unet)
+    result = Trainer(config).fit()
+    saved = checkpoint(tmp_path / "classes")["generator"]
+    assert "class_head.weight" in saved and "head.0.weight" not in saved
+    with open(tmp_path / "classes" / "metrics.csv") as f:
+        row = next(csv.DictReader(f))
+    assert float(row["loss_G_L1"]) > 1.0  # the rebalanced cross-entropy (~ln 261 at the start), not an L1 of ~0.1
+    model = load_model(result.generator_path)
+    assert predicts_classes(model)
+    out = Colorizer(model).colorize(torch.rand(40, 56, 3).mul(255).to(torch.uint8).numpy())
+    assert out.size == (56, 40)

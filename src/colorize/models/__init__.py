@@ -10,7 +10,14 @@ from colorize.models.discriminator import PatchDiscriminator
 from colorize.models.projected import ProjectedDiscriminator
 from colorize.models.generator_file import load_model, read_generator_file, save_generator
 from colorize.models.init import init_weights
-from colorize.models.protocols import Discriminator, FreezableEncoder, Generator, HintFreeStart
+from colorize.models.protocols import (
+    ColourClassGenerator,
+    Discriminator,
+    FreezableEncoder,
+    Generator,
+    HintFreeStart,
+    predicts_classes,
+)
 from colorize.models.registry import (
     build_discriminator,
     build_generator,
@@ -30,6 +37,8 @@ __all__ = [
     "FreezableEncoder",
     "Generator",
     "HintFreeStart",
+    "ColourClassGenerator",
+    "predicts_classes",
     "PatchDiscriminator",
     "ProjectedDiscriminator",
     "UNetGenerator",

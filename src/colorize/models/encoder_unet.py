@@ -18,6 +18,11 @@ backbone's normalised RGB input, so the ImageNet encoder sees coloured patches (
 them along objects; and a 3x3 conv added to the head's output before Tanh, the same as concatenating the planes to
 the head's input with zero weights for them. At zero the hint model computes exactly what its hint-free twin does,
 so it can start from a hint-free model's weights (`load_hint_free_state`).
+
+With `colour_classes=True` the decoder stops at stride 4, where a 1x1 conv predicts logits over the in-gamut ab bins
+of `colorize.colour_classes`; their annealed mean, upsampled to full resolution, is the output, so inference and
+export see the same (L -> ab) network. `forward_classes` also returns the logits for the training loss, and
+`load_regression_state` starts such a model from a regression twin's encoder and decoder.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from colorize.colour_classes import annealed_mean, bin_centres
 from colorize.hints import HINT_CHANNELS
-from colorize.lab import l_norm_to_gray_srgb
+from colorize.lab import AB_SCALE, l_norm_to_gray_srgb
 from colorize.models.backbones import ENCODER_NAMES, build_backbone, normalization
 from colorize.models.init import init_weights
 from colorize.models.registry import register_generator
@@ -117,8 +123,11 @@ class EncoderUNetGenerator(nn.Module):
         upsample: str = "bilinear",
         out_channels: int = 2,
         hints: bool = False,
+        colour_classes: bool = False,
     ):
         super().__init__()
+        if colour_classes and (hints or out_channels != 2):
+            raise ValueError("colour_classes predicts ab as classes: it takes no hints and no other out_channels")
         if encoder not in ENCODER_NAMES:
             raise ValueError(f"unknown encoder {encoder!r}; known: {', '.join(ENCODER_NAMES)}")
         decoder_channels = tuple(int(c) for c in decoder_channels)
@@ -134,6 +143,9 @@ class EncoderUNetGenerator(nn.Module):
             "out_channels": out_channels,
             "hints": bool(hints),
         }
+        if colour_classes:  # only when on: saved configs of regression models stay what they were
+            self.config["colour_classes"] = True
+        self.colour_classes = bool(colour_classes)
         self.takes_hints = bool(hints)
         self.encoder = build_backbone(encoder, pretrained=pretrained, weights_path=encoder_weights)
         norm = normalization(encoder)
@@ -146,14 +158,25 @@ class EncoderUNetGenerator(nn.Module):
         for skip, out in zip(reversed(skips[:4]), decoder_channels):
             blocks.append(DecoderBlock(in_channels, skip, out, upsample))
             in_channels = out
+        if colour_classes:
+            # Classes at stride 4, like Zhang et al.'s: the logits at full resolution would be (B, Q, H, W) with
+            # Q ~ 260, several times the memory and time of the rest of the network on a CPU.
+            blocks = blocks[:3]
+            in_channels = decoder_channels[2]
+            self.register_buffer("class_centres", bin_centres(), persistent=False)
+            self.class_head = nn.Conv2d(in_channels, len(self.class_centres), 1)
+            init_weights(self.class_head)  # near-uniform logits: the annealed mean starts near the bins' mean
+        else:
+            self.head = nn.Sequential(nn.Conv2d(in_channels + 1, out_channels, 3, padding=1), nn.Tanh())
+            init_weights(self.head)  # N(0, 0.02) makes the untrained output close to 0: gray, the safe start
         self.decoder = nn.ModuleList(blocks)
-        self.head = nn.Sequential(nn.Conv2d(in_channels + 1, out_channels, 3, padding=1), nn.Tanh())
         init_weights(self.decoder)
-        init_weights(self.head)  # N(0, 0.02) makes the untrained output close to 0: gray, the safe start
         self.hint_paths = HintPaths(out_channels) if hints else None
         self._encoder_frozen = False
 
     def forward(self, l_norm: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        if self.colour_classes:
+            return self.forward_classes(l_norm, hints)[0]
         check_input(l_norm, self.size_multiple)
         hints = self._hint_planes(l_norm, hints)
         rgb = l_norm_to_gray_srgb(l_norm).expand(-1, 3, -1, -1)
@@ -170,6 +193,35 @@ class EncoderUNetGenerator(nn.Module):
         if hints is not None:
             out = out + self.hint_paths.head_offset(hints)
         return tanh(out)
+
+    def forward_classes(self, l_norm: torch.Tensor,
+                        hints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A colour-class model's (ab in [-1, 1] at full resolution, bin logits at stride 4): the loss needs both."""
+        if not self.colour_classes:
+            raise ValueError("forward_classes is for a generator built with colour_classes=True")
+        check_input(l_norm, self.size_multiple)
+        self._hint_planes(l_norm, hints)
+        rgb = l_norm_to_gray_srgb(l_norm).expand(-1, 3, -1, -1)
+        features = self.encoder((rgb - self.rgb_mean) / self.rgb_std)
+        x = features[4]
+        for block, skip in zip(self.decoder, reversed(features[:4])):  # 3 blocks: strides 16, 8, 4
+            x = block(x, skip)
+        logits = self.class_head(x)
+        ab = annealed_mean(logits, self.class_centres) / AB_SCALE
+        ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
+        return ab.clamp(-1.0, 1.0).to(l_norm.dtype), logits
+
+    def load_regression_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Start a colour-class model from a regression twin's weights: its encoder and decoder up to stride 4
+        (the class head starts fresh); any other misfit is an error, as with strict."""
+        if not self.colour_classes:
+            raise ValueError("load_regression_state is for colour-class models; use load_state_dict")
+        unused = {k for k in state if k.startswith(("head.", "decoder.3."))}
+        missing, unexpected = self.load_state_dict({k: v for k, v in state.items() if k not in unused}, strict=False)
+        class_keys = {f"class_head.{name}" for name in self.class_head.state_dict()}
+        wrong = sorted(set(missing) - class_keys) + sorted(unexpected)
+        if wrong or not unused:
+            raise RuntimeError(f"not the weights of a regression twin of this generator; keys that do not fit: {wrong}")
 
     def _hint_planes(self, l_norm: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor | None:
         """The hint planes forward uses: None for a hint-free model, zeros (no hint) when a hint model gets none."""

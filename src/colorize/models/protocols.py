@@ -58,6 +58,23 @@ class HintFreeStart(Protocol):
 
 
 @runtime_checkable
+class ColourClassGenerator(Protocol):
+    """A generator that predicts ab as classes over quantised bins (`colorize.colour_classes`): besides its ab it
+    gives the bin logits the training loss needs, and it can start from a regression twin's weights."""
+
+    colour_classes: bool
+
+    def forward_classes(self, l_norm: torch.Tensor,
+                        hints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def load_regression_state(self, state: dict[str, torch.Tensor]) -> None: ...
+
+
+def predicts_classes(module: Any) -> bool:
+    return isinstance(module, ColourClassGenerator) and module.colour_classes
+
+
+@runtime_checkable
 class Discriminator(Protocol):
     """Scores cat(L_norm, ab) (B, 3, H, W): raw logits, a Tensor or a list of Tensors (multi-scale).
 

@@ -20,6 +20,7 @@ from torch import nn
 from colorize.models import (
     FreezableEncoder,
     HintFreeStart,
+    predicts_classes,
     build_discriminator,
     build_generator,
     discriminator_options,
@@ -225,6 +226,8 @@ def _load_initial_weights(G: nn.Module, D: nn.Module, config: TrainConfig, initi
     try:
         if isinstance(G, HintFreeStart) and G.takes_hints and not initial.generator_config.get("hints", False):
             G.load_hint_free_state(state)  # the hint paths start at zero: step 0 computes what the file's G does
+        elif predicts_classes(G) and not initial.generator_config.get("colour_classes", False):
+            G.load_regression_state(state)  # encoder and decoder from the regression model, a fresh class head
         else:
             G.load_state_dict(state, strict=True)
     except RuntimeError as exc:

@@ -9,6 +9,8 @@ optimize_parameters; the trainer's loop and benchmarks/train_throughput.py call 
   two losses averaged, then G with the GAN loss against real labels + lambda x L1. Adam, betas (beta1, 0.999).
 
 With --feature-loss W, both add W x `losses.FeatureLoss` to G's loss: it is in `loss_G` (not a column of its own).
+A generator that predicts ab as classes (`colorize.colour_classes`) gets lambda x its rebalanced cross-entropy in
+place of lambda x L1 (`ColourTerm`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Any
 
 import torch
 
+from colorize.colour_classes import ColourClassLoss, rebalancing_weights
 from colorize.losses import FeatureLoss, GANLoss, L1Loss
+from colorize.models import predicts_classes
 from colorize.train.config import TrainConfig
 from colorize.train.networks import Networks
 from colorize.train.runtime import Runtime
@@ -47,6 +51,23 @@ def _generate(G: Callable[..., torch.Tensor], l_norm: torch.Tensor, hints: torch
     return G(l_norm) if hints is None else G(l_norm, hints)
 
 
+class ColourTerm:
+    """G's colours and the lambda-weighted term that pulls them to the real ones: L1 on ab, or, for a generator
+    that predicts ab as classes, the rebalanced cross-entropy on its bin logits (logged as loss_G_L1 all the same:
+    the column is "the colour term")."""
+
+    def __init__(self, networks: Networks, l1_loss: L1Loss, class_loss: ColourClassLoss | None = None):
+        self.networks, self.l1_loss, self.class_loss = networks, l1_loss, class_loss
+
+    def generate(self, l_norm: torch.Tensor, hints: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if self.class_loss is None:
+            return _generate(self.networks.G, l_norm, hints), None
+        return self.networks.generator.forward_classes(l_norm, hints)
+
+    def __call__(self, ab_fake: torch.Tensor, logits: torch.Tensor | None, ab_real: torch.Tensor) -> torch.Tensor:
+        return self.l1_loss(ab_fake, ab_real) if logits is None else self.class_loss(logits, ab_real)
+
+
 def _update(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler) -> None:
     scaler.scale(loss).backward()
     scaler.step(optimizer)
@@ -59,9 +80,10 @@ class L1Step:
     stage = "pretrain"
 
     def __init__(self, networks: Networks, *, lr: float, l1_loss: L1Loss, autocast: Callable[[], Any],
-                 scaler_G: torch.amp.GradScaler, feature_loss: FeatureLoss | None = None):
+                 scaler_G: torch.amp.GradScaler, feature_loss: FeatureLoss | None = None,
+                 class_loss: ColourClassLoss | None = None):
         self.networks = networks
-        self.l1_loss, self.feature_loss = l1_loss, feature_loss
+        self.colour, self.feature_loss = ColourTerm(networks, l1_loss, class_loss), feature_loss
         self.autocast = autocast
         self.scaler_G = scaler_G
         self.lr = lr
@@ -85,8 +107,8 @@ class L1Step:
                  hints: torch.Tensor | None = None) -> dict[str, float]:
         self.opt_G.zero_grad(set_to_none=True)
         with self.autocast():
-            ab_fake = _generate(self.networks.G, l_norm, hints)
-        loss_G_L1 = self.l1_loss(ab_fake, ab_real)
+            ab_fake, logits = self.colour.generate(l_norm, hints)
+        loss_G_L1 = self.colour(ab_fake, logits, ab_real)
         loss_G = loss_G_L1 + _feature_term(self.feature_loss, self.autocast, l_norm, ab_fake, ab_real)
         _update(loss_G, self.opt_G, self.scaler_G)
         self.networks.after_generator_update()
@@ -100,9 +122,10 @@ class GANStep:
 
     def __init__(self, networks: Networks, *, lr: float, beta1: float, gan_loss: GANLoss, l1_loss: L1Loss,
                  autocast: Callable[[], Any], scaler_G: torch.amp.GradScaler, scaler_D: torch.amp.GradScaler,
-                 feature_loss: FeatureLoss | None = None):
+                 feature_loss: FeatureLoss | None = None, class_loss: ColourClassLoss | None = None):
         self.networks = networks
-        self.gan_loss, self.l1_loss, self.feature_loss = gan_loss, l1_loss, feature_loss
+        self.gan_loss, self.feature_loss = gan_loss, feature_loss
+        self.colour = ColourTerm(networks, l1_loss, class_loss)
         self.autocast = autocast
         self.scaler_G, self.scaler_D = scaler_G, scaler_D
         self.lr, self.beta1 = lr, beta1
@@ -133,7 +156,7 @@ class GANStep:
                  hints: torch.Tensor | None = None) -> dict[str, float]:
         nets = self.networks
         with self.autocast():
-            ab_fake = _generate(nets.G, l_norm, hints)  # computed once, used by both updates
+            ab_fake, logits = self.colour.generate(l_norm, hints)  # computed once, used by both updates
 
         # D: real pairs -> real, generated pairs -> fake; the two losses averaged.
         self._d_requires_grad(True)
@@ -152,7 +175,7 @@ class GANStep:
         with self.autocast():
             pred = nets.discriminator(torch.cat([l_norm, ab_fake], dim=1))
         loss_G_GAN = self.gan_loss(pred, True)
-        loss_G_L1 = self.l1_loss(ab_fake, ab_real)
+        loss_G_L1 = self.colour(ab_fake, logits, ab_real)
         loss_G = loss_G_GAN + loss_G_L1 + _feature_term(self.feature_loss, self.autocast, l_norm, ab_fake, ab_real)
         _update(loss_G, self.opt_G, self.scaler_G)
         self._d_requires_grad(True)
@@ -165,18 +188,29 @@ TrainStep = L1Step | GANStep
 
 
 def build_step(stage: str, networks: Networks, config: TrainConfig, runtime: Runtime,
-               scalers: dict[str, torch.amp.GradScaler]) -> TrainStep:
+               scalers: dict[str, torch.amp.GradScaler],
+               colour_samples: Callable[[], torch.Tensor] | None = None) -> TrainStep:
     """The step `colorize train` runs in `stage` ("pretrain" or "gan") for `config`; the loss scalers persist
-    across stages, so they are the caller's."""
-    l1_loss = L1Loss(config.lambda_l1)
+    across stages, so they are the caller's. A generator that predicts colour classes needs `colour_samples`:
+    (N, 2) a*b* values of the training photos, whose frequencies set the loss's rebalancing weights."""
+    class_loss = None
+    if predicts_classes(networks.generator):
+        if colour_samples is None:
+            raise ValueError("a colour-class generator needs the training photos' colours (colour_samples)")
+        if runtime.distributed:
+            raise ValueError("colour-class generators train on one process (their loss bypasses DDP's wrapper)")
+        centres = networks.generator.class_centres.cpu()
+        class_loss = ColourClassLoss(config.lambda_l1, rebalancing_weights(colour_samples(), centres), centres)
+        class_loss = class_loss.to(runtime.device)
+    colour = dict(l1_loss=L1Loss(config.lambda_l1), class_loss=class_loss)
     feature_loss = None
     if config.feature_loss > 0:
         feature_loss = FeatureLoss(config.feature_loss).to(runtime.device, memory_format=runtime.memory_format)
     if stage == "pretrain":
-        return L1Step(networks, lr=config.pretrain_lr, l1_loss=l1_loss, autocast=runtime.autocast,
+        return L1Step(networks, lr=config.pretrain_lr, **colour, autocast=runtime.autocast,
                       scaler_G=scalers["G"], feature_loss=feature_loss)
     return GANStep(networks, lr=config.lr, beta1=config.beta1, gan_loss=GANLoss(config.gan_mode).to(runtime.device),
-                   l1_loss=l1_loss, autocast=runtime.autocast, scaler_G=scalers["G"], scaler_D=scalers["D"],
+                   **colour, autocast=runtime.autocast, scaler_G=scalers["G"], scaler_D=scalers["D"],
                    feature_loss=feature_loss)
 
 

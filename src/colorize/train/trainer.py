@@ -29,6 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from colorize.colour_classes import photo_ab_samples
 from colorize.data import EpochSampler, batch_to_model_space
 from colorize.degrade import degrade_l
 from colorize.hints import sample_hints
@@ -169,7 +170,8 @@ class Trainer:
         self.networks.set_encoder_frozen(epoch <= self.config.freeze_encoder_epochs)
         if stage == self.stage:
             return
-        self.train_step = build_step(stage, self.networks, self.config, self.runtime, self.scalers)
+        self.train_step = build_step(stage, self.networks, self.config, self.runtime, self.scalers,
+                                     colour_samples=self._colour_samples)
 
     def _train_epoch(self, epoch: int, start_batch: int, totals: EpochTotals) -> dict[str, Any] | None:
         """One epoch from batch `start_batch` on: its metrics, or None when a stop request interrupted it."""
@@ -292,6 +294,12 @@ class Trainer:
             where = f"epoch {next_epoch}" + (f", batch {batches_done + 1}" if batches_done else "")
             print(f"resuming {self.run_dir} at {where} (stage {self.stage}, step {self.step})", flush=True)
         return next_epoch, batches_done, EpochTotals(ckpt["partial_sums"], int(ckpt["partial_images"]))
+
+    def _colour_samples(self) -> torch.Tensor:
+        """The train photos' a*b* (up to 512 photos, evenly spaced): a colour-class loss's rebalancing counts them."""
+        images = self.data.train.images
+        count = min(len(images), 512)
+        return photo_ab_samples([images[i * len(images) // count] for i in range(count)])
 
     def _initial_weights(self) -> InitialWeights | None:
         c = self.config
