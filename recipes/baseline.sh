@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The design's baseline for docs/model-card.md: the pix2pix U-Net (8 downsamplings at 256 px, dropout as the
-# noise) trained from scratch with the GAN + 100 x L1, on the same photos as recipes/default.sh. Short "epochs"
+# noise) trained from scratch with the GAN + 100 x L1, on the same photos as recipes/previous-default.sh. Short "epochs"
 # (--steps-per-epoch) give a checkpoint every couple of minutes, so the run can be stopped at any wall-clock budget:
 # the last checkpoint is the baseline (colorize.models.load_model reads it directly).
 #   bash recipes/baseline.sh           # start, or resume after an interruption (same command)

@@ -7,7 +7,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 datasets="${DATASETS:-$repo/../shared/datasets}"
 run="${1:-$repo/runs/default}"
-mean_ab_data="${MEAN_AB_DATA:-$run/data}"  # the training photos (their mean colour is the mean-ab floor)
+# The mean-ab floor: the built-in colour (README, "Evaluating"), or the mean of MEAN_AB_DATA's photos when set.
+mean_ab=()
+if [ -n "${MEAN_AB_DATA:-}" ]; then mean_ab=(--mean-ab-data "$MEAN_AB_DATA"); fi
 baseline="${2:-$repo/runs/baseline}"
 
 export_fp16() {  # a run's checkpoint (its moving average when it kept one) -> fp16 safetensors
@@ -27,6 +29,6 @@ if [ -f "$baseline/checkpoints/last.pt" ]; then
     models+=(baseline="$baseline/baseline.safetensors")
 fi
 colorize compare "${models[@]}" default \
-    --data "$datasets/bsds500/val" --mean-ab-data "$mean_ab_data" --out "$repo/runs/model-card" --no-progress
+    --data "$datasets/bsds500/val" "${mean_ab[@]}" --out "$repo/runs/model-card" --no-progress
 # The aggregate rows go beside the docs, and README's and the model card's tables are rewritten from them.
 python "$repo/scripts/doc_tables.py" --trim "$repo/runs/model-card/report.json" "$repo/docs/reports/bsds500-val.json"

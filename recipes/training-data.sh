@@ -8,7 +8,7 @@ data="$run/data"
 mkdir -p "$data"
 ln -sfn "$datasets/bsds500/train" "$data/bsds500-train"
 ln -sfn "$datasets/imagenet-sample/train" "$data/imagenet-sample-train"
-if [ "${WITH_IMAGENETTE:-0}" = 1 ]; then  # the ~9.5k Imagenette photos (recipes/candidate.sh, the ablation)
+if [ "${WITH_IMAGENETTE:-0}" = 1 ]; then  # the ~9.5k Imagenette photos (recipes/default.sh, the ablation)
     ln -sfn "$datasets/imagenette/train" "$data/imagenette-train"
 fi
 resume=()
