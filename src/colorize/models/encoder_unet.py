@@ -179,6 +179,16 @@ class EncoderUNetGenerator(nn.Module):
             return self.forward_classes(l_norm, hints)[0]
         check_input(l_norm, self.size_multiple)
         hints = self._hint_planes(l_norm, hints)
+        x = self._decode(l_norm, hints)
+        x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        conv, tanh = self.head
+        out = conv(torch.cat([x, l_norm], dim=1))
+        if hints is not None:
+            out = out + self.hint_paths.head_offset(hints)
+        return tanh(out)
+
+    def _decode(self, l_norm: torch.Tensor, hints: torch.Tensor | None) -> torch.Tensor:
+        """The decoder's last features: at stride 2, or at stride 4 for a colour-class model (3 blocks)."""
         rgb = l_norm_to_gray_srgb(l_norm).expand(-1, 3, -1, -1)
         backbone_input = (rgb - self.rgb_mean) / self.rgb_std
         if hints is not None:
@@ -187,12 +197,7 @@ class EncoderUNetGenerator(nn.Module):
         x = features[4]
         for block, skip in zip(self.decoder, reversed(features[:4])):
             x = block(x, skip)
-        x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
-        conv, tanh = self.head
-        out = conv(torch.cat([x, l_norm], dim=1))
-        if hints is not None:
-            out = out + self.hint_paths.head_offset(hints)
-        return tanh(out)
+        return x
 
     def forward_classes(self, l_norm: torch.Tensor,
                         hints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -200,13 +205,7 @@ class EncoderUNetGenerator(nn.Module):
         if not self.colour_classes:
             raise ValueError("forward_classes is for a generator built with colour_classes=True")
         check_input(l_norm, self.size_multiple)
-        self._hint_planes(l_norm, hints)
-        rgb = l_norm_to_gray_srgb(l_norm).expand(-1, 3, -1, -1)
-        features = self.encoder((rgb - self.rgb_mean) / self.rgb_std)
-        x = features[4]
-        for block, skip in zip(self.decoder, reversed(features[:4])):  # 3 blocks: strides 16, 8, 4
-            x = block(x, skip)
-        logits = self.class_head(x)
+        logits = self.class_head(self._decode(l_norm, self._hint_planes(l_norm, hints)))
         ab = annealed_mean(logits, self.class_centres) / AB_SCALE
         ab = F.interpolate(ab, size=l_norm.shape[-2:], mode="bilinear", align_corners=False)
         return ab.clamp(-1.0, 1.0).to(l_norm.dtype), logits
