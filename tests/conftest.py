@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,16 @@ import torch
 from PIL import Image
 
 SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_script(path: str | Path, name: str):
+    """A script of the repository (`scripts/`, `benchmarks/`; `path` relative to the root) imported as module `name`,
+    so a test can call its functions."""
+    spec = importlib.util.spec_from_file_location(name, REPO / path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_photo(seed: int, size: tuple[int, int] = (64, 64)) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import pytest
 from PIL import Image
 
 from colorize.models import save_generator
-from conftest import make_photo
+from conftest import load_script, make_photo
 from infer_support import tiny_generator
 from test_infer_hints import pointing_model
 
@@ -22,10 +21,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "hints.py"
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_hints", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "bench_hints")
 
 
 def test_protocol_hints_are_seeded_nested_patch_means(bench):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import load_script
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -17,10 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 def load():
     sys.path.insert(0, str(BENCHMARKS))  # the script imports bench_report beside it
     try:
-        spec = importlib.util.spec_from_file_location("serve_load", BENCHMARKS / "serve_load.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
+        yield load_script(BENCHMARKS / "serve_load.py", "serve_load")
     finally:
         sys.path.remove(str(BENCHMARKS))
 
