@@ -28,6 +28,7 @@ NEIGHBOURS, SIGMA = 5, 5.0
 UNIFORM_MIX = 0.5
 #: Annealed-mean temperature: 1 is the mean of the distribution, towards 0 its mode (Zhang et al.'s 0.38).
 TEMPERATURE = 0.38
+_CHUNK = 65_536  # samples soft-encoded at a time when counting colour frequencies
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,7 +59,10 @@ def soft_encode(ab: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
 def rebalancing_weights(ab_samples: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     """(Q,) loss weight of each bin: inverse of its smoothed frequency in `ab_samples` (N, 2), mixed with uniform,
     scaled so a pixel of these samples weighs 1 on average (lambda keeps its meaning)."""
-    frequency = soft_encode(ab_samples.T.reshape(1, 2, -1, 1), centres).mean(dim=(0, 2, 3))
+    # In chunks: the samples of a run (~1.5 M pixels) as one dense (N, Q) soft encoding would take gigabytes.
+    counts = sum(soft_encode(chunk.T.reshape(1, 2, -1, 1), centres).sum(dim=(0, 2, 3))
+                 for chunk in ab_samples.split(_CHUNK))
+    frequency = counts / len(ab_samples)
     closeness = torch.cdist(centres.float(), centres.float())
     prior = torch.exp(-closeness.square() / (2 * SIGMA**2)) @ frequency
     prior = prior / prior.sum()
